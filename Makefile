@@ -1,0 +1,37 @@
+# Quick start: `make demo` and `make test`. Both create .venv when missing and install the package.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Torch is pinned to the release this project is tested with; pip finds it on a local mirror when one exists.
+TORCH_SPEC ?= torch==2.14.1
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-all lint bench clean-venv
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev,realtime,notebooks]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dolphin synth --out outputs/demo --duration-s 20 --sample-rate 96000 --seed 0 --n-files 2
+	$(BIN)/dolphin info outputs/demo/scene_0000_*.wav
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m "" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check dolphin tests benchmarks field_tools
+	$(BIN)/ruff format --check dolphin tests benchmarks field_tools
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/io_synth.py
+
+clean-venv:
+	rm -rf $(VENV)
