@@ -137,7 +137,13 @@ RAVEN_COLUMNS = (
 #: Label columns written after Raven's own.
 LABEL_COLUMNS = ("Class", "Individual", "Whistle Type", "Signature", "Score", "SNR (dB)")
 #: Columns a table must have to be read.
-REQUIRED_COLUMNS = ("Selection", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)")
+REQUIRED_COLUMNS = (
+    "Selection",
+    "Begin Time (s)",
+    "End Time (s)",
+    "Low Freq (Hz)",
+    "High Freq (Hz)",
+)
 #: Columns read as the event class, first match wins (case-insensitive).
 CLASS_COLUMNS = ("Class", "Annotation", "Species", "Label")
 DEFAULT_VIEW = "Spectrogram 1"
@@ -145,15 +151,28 @@ _TRUE, _FALSE = {"1", "true", "yes", "y", "t"}, {"", "0", "false", "no", "n", "f
 
 
 def contours_path(table_path: str | Path) -> Path:
-    """Return the contour sidecar of a selection table: ``x.selections.txt`` -> ``x.selections.contours.jsonl``."""
+    """Return the contour sidecar path of a selection table.
+
+    ``x.Table.1.selections.txt`` -> ``x.Table.1.selections.contours.jsonl`` (a name without
+    ``.txt`` just gets ``.contours.jsonl`` appended).
+    """
     path = Path(table_path)
     stem = path.name[:-4] if path.name.lower().endswith(".txt") else path.name
     return path.with_name(stem + ".contours.jsonl")
 
 
-def _number(value: float | None) -> str:
-    """Shortest text that reads back as exactly the same float; empty for None."""
-    return "" if value is None else np.format_float_positional(float(value), trim="-")
+# Decimals kept in tables and sidecars: 1 us in time (under a sample period at 384 kHz), 0.01 Hz in
+# frequency, 1e-4 for scores and dB; finer digits are noise and make tables unreadable.
+TIME_DECIMALS = 6
+FREQ_DECIMALS = 2
+VALUE_DECIMALS = 4
+
+
+def _number(value: float | None, decimals: int) -> str:
+    """``value`` rounded to ``decimals`` and written without trailing zeros; empty for None."""
+    if value is None:
+        return ""
+    return np.format_float_positional(round(float(value), decimals), trim="-")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -213,9 +232,11 @@ def write_raven(path: str | Path, events: list[Event], *, contours_sidecar: bool
     lines = ["\t".join(header)]
     for number, event in enumerate(events, start=1):
         cells = [str(number), DEFAULT_VIEW, str(event.channel)]
-        cells += [_number(v) for v in (event.start_s, event.end_s, event.low_hz, event.high_hz)]
+        cells += [_number(v, TIME_DECIMALS) for v in (event.start_s, event.end_s)]
+        cells += [_number(v, FREQ_DECIMALS) for v in (event.low_hz, event.high_hz)]
         cells += [event.label, event.individual or "", event.whistle_type or ""]
-        cells += ["1" if event.signature else "0", _number(event.score), _number(event.snr_db)]
+        cells += ["1" if event.signature else "0", _number(event.score, VALUE_DECIMALS)]
+        cells += [_number(event.snr_db, VALUE_DECIMALS)]
         cells += [str(event.extra.get(key, "")) for key in extras]
         if any(ch in cell for cell in cells for ch in "\t\r\n"):
             raise AnnotationError(path, f"selection {number}: a field holds a tab or line break")
@@ -223,8 +244,13 @@ def write_raven(path: str | Path, events: list[Event], *, contours_sidecar: bool
     if contours_sidecar:
         sidecar = contours_path(path)
         records = [
-            json.dumps({"id": number, "time": e.contour.times_s.tolist(),
-                        "frequency": e.contour.freqs_hz.tolist()})  # fmt: skip
+            json.dumps(
+                {
+                    "id": number,
+                    "time": np.round(e.contour.times_s, TIME_DECIMALS).tolist(),
+                    "frequency": np.round(e.contour.freqs_hz, FREQ_DECIMALS).tolist(),
+                }
+            )
             for number, e in enumerate(events, start=1)
             if e.contour is not None
         ]
@@ -250,7 +276,9 @@ def _parse_float(path: Path, line: int, column: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise AnnotationError(path, f"line {line}: column {column!r} is not a number: {text!r}")
+        raise AnnotationError(
+            path, f"line {line}: column {column!r} is not a number: {text!r}"
+        ) from None
     if not np.isfinite(value):
         raise AnnotationError(path, f"line {line}: column {column!r} is not finite: {text!r}")
     return value
@@ -299,8 +327,11 @@ def read_raven(path: str | Path) -> list[Event]:
     for line_no, row in enumerate(rows[1:], start=2):
         cells = [cell.strip() for cell in row.split("\t")]
         if len(cells) > len(header) and any(cells[len(header) :]):
-            raise AnnotationError(path, f"line {line_no}: {len(cells)} cells, header has {len(header)}")
-        cell = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+            raise AnnotationError(
+                path, f"line {line_no}: {len(cells)} cells, header has {len(header)}"
+            )
+        cells = cells[: len(header)] + [""] * (len(header) - len(cells))
+        cell = dict(zip(header, cells, strict=True))
         num = {c: _parse_float(path, line_no, c, cell[c]) for c in REQUIRED_COLUMNS}
         if num["End Time (s)"] < num["Begin Time (s)"]:
             raise AnnotationError(path, f"line {line_no}: End Time (s) is before Begin Time (s)")
@@ -313,7 +344,11 @@ def read_raven(path: str | Path) -> list[Event]:
             c: _parse_float(path, line_no, c, cell[c]) if cell.get(c) else None
             for c in ("Score", "SNR (dB)")
         }
-        channel = int(_parse_float(path, line_no, "Channel", cell["Channel"])) if cell.get("Channel") else 1
+        channel = (
+            int(_parse_float(path, line_no, "Channel", cell["Channel"]))
+            if cell.get("Channel")
+            else 1
+        )
         event = Event(
             start_s=num["Begin Time (s)"],
             end_s=num["End Time (s)"],

@@ -1,0 +1,185 @@
+"""Real whistle contours from SIGWI, shipped with the package.
+
+SIGWI (https://github.com/Loic-lhf/SIGWI, MIT licence, Copyright (c) 2025 Loic-lhf) holds 13,584
+smoothed whistle contours of short-beaked common dolphins (*Delphinus delphis*, DOLPHINFREE
+project) at a 10 ms step, and a DTW + HDBSCAN clustering of 11,575 of them into whistle contour
+types (WCT, categories 1-216; 0 = unclustered). :func:`build_sigwi_subset` picks a few hundred of
+them, and the result ships as ``dolphin/synth/data/sigwi_contours.jsonl.gz`` (one line
+``{"id", "time", "frequency", "category"}`` per contour, times from 0 s rounded to 1 ms,
+frequencies rounded to 1 Hz). :func:`load_sigwi_contours` reads it back. See
+``data/SIGWI_SOURCE.md`` for provenance.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dolphin.annotations import Contour
+from dolphin.errors import AnnotationError
+
+#: The shipped subset.
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "sigwi_contours.jsonl.gz"
+#: Paths inside a SIGWI checkout.
+CONTOURS_FILE = Path("resources/DF-whistles/contours.jsonl.gz")
+CATEGORIES_FILE = Path("resources/dtw_resources/contours_with_category.csv")
+
+
+@dataclass(eq=False)
+class RealContour:
+    """One real whistle contour.
+
+    Attributes
+    ----------
+    id : int
+        SIGWI ``whistle_ID``.
+    category : int
+        SIGWI DTW+HDBSCAN whistle contour type; 0 = unclustered.
+    contour : Contour
+        The contour, times from 0 s at a 10 ms step, frequencies in Hz.
+    """
+
+    id: int
+    category: int
+    contour: Contour
+
+
+def _usable(times: np.ndarray, freqs: np.ndarray) -> bool:
+    """Drop degenerate contours: short, non-finite, non-monotonic or outside 1.5-35 kHz."""
+    return bool(
+        times.size >= 10
+        and np.all(np.isfinite(times))
+        and np.all(np.isfinite(freqs))
+        and times[-1] - times[0] >= 0.1
+        and np.all(np.diff(times) > 0)
+        and freqs.min() >= 1500.0
+        and freqs.max() <= 35000.0
+        and np.ptp(freqs) >= 200.0
+    )
+
+
+def build_sigwi_subset(
+    src_dir: str | Path,
+    out_path: str | Path,
+    *,
+    n: int = 300,
+    seed: int = 0,
+    n_categories: int = 12,
+    per_category: int = 8,
+) -> Path:
+    """Select a subset of SIGWI contours and write it compactly.
+
+    Usable contours (at least 10 points and 0.1 s, finite, increasing times, 1.5-35 kHz, some
+    frequency modulation) are drawn with a seeded generator: ``n_categories`` random whistle
+    contour types among those with at least 5 usable members, up to ``per_category`` members each,
+    then unclustered contours (category 0) up to ``n`` in all.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        Root of a SIGWI checkout (holding ``resources/``).
+    out_path : str or Path
+        Output ``.jsonl.gz`` file; written to a temporary file and renamed into place.
+    n : int
+        Total number of contours.
+    seed : int
+        Seed of the selection.
+    n_categories, per_category : int
+        Number of whistle contour types, and members kept per type.
+
+    Returns
+    -------
+    Path
+        The written file; lines ``{"id", "time", "frequency", "category"}`` sorted by id.
+    """
+    src_dir, out_path = Path(src_dir), Path(out_path)
+    category = {}
+    with open(src_dir / CATEGORIES_FILE, newline="") as handle:
+        for row in csv.DictReader(handle):
+            category[int(row[""].split(".")[0])] = int(row["category"])
+    contours = {}
+    with gzip.open(src_dir / CONTOURS_FILE, "rt") as handle:
+        for line in handle:
+            item = json.loads(line)
+            t, f = np.asarray(item["time"], float), np.asarray(item["frequency"], float)
+            if item["whistle_ID"] in category and _usable(t, f):
+                contours[int(item["whistle_ID"])] = (t - t[0], f)
+    members = defaultdict(list)
+    for wid in sorted(contours):
+        members[category[wid]].append(wid)
+    rng = np.random.default_rng(seed)
+    eligible = sorted(c for c, ids in members.items() if c != 0 and len(ids) >= 5)
+    chosen = rng.choice(eligible, size=min(n_categories, len(eligible)), replace=False)
+    picked = []
+    for cat in sorted(int(c) for c in chosen):
+        ids = members[cat]
+        picked += [int(i) for i in rng.choice(ids, size=min(per_category, len(ids)), replace=False)]
+    rest = max(n - len(picked), 0)
+    picked += [
+        int(i) for i in rng.choice(members[0], size=min(rest, len(members[0])), replace=False)
+    ]
+    lines = []
+    for wid in sorted(picked):
+        t, f = contours[wid]
+        t = np.round(t, 3)
+        keep = np.concatenate([[True], np.diff(t) > 0])  # rounding can merge a short last step
+        record = {
+            "id": wid,
+            "time": [float(x) for x in t[keep]],
+            "frequency": [int(round(float(x))) for x in f[keep]],
+            "category": category[wid],
+        }
+        lines.append(json.dumps(record, separators=(",", ":")))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    # No name and mtime=0 in the gzip header keep the bytes reproducible.
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as handle,
+    ):
+        handle.write(("\n".join(lines) + "\n").encode())
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def load_sigwi_contours(path: str | Path | None = None) -> list[RealContour]:
+    """Read real whistle contours written by :func:`build_sigwi_subset`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A ``.jsonl.gz`` (or plain ``.jsonl``) file; the subset shipped with the package by default.
+
+    Returns
+    -------
+    list of RealContour
+        In file order (sorted by id for the shipped file).
+
+    Raises
+    ------
+    AnnotationError
+        The file is missing or a line is malformed.
+    """
+    path = Path(path) if path is not None else DEFAULT_PATH
+    if not path.is_file():
+        raise AnnotationError(path, "SIGWI contour file not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                contour = Contour(item["time"], item["frequency"])
+                out.append(RealContour(int(item["id"]), int(item["category"]), contour))
+            except (ValueError, KeyError, TypeError) as err:
+                raise AnnotationError(path, f"line {number}: malformed contour ({err})") from err
+    return out
