@@ -1,0 +1,108 @@
+"""Reconstruction losses, the balancer and the MS-STFT discriminator."""
+
+from __future__ import annotations
+
+import torch
+
+from dolphin.codec.discriminator import (
+    DiscriminatorConfig,
+    MultiScaleSTFTDiscriminator,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+)
+from dolphin.codec.losses import (
+    FullBandMelLoss,
+    LossBalancer,
+    MultiResolutionSTFTLoss,
+    ReconstructionLoss,
+    feature_matching_loss,
+    log_filterbank,
+    waveform_l1,
+    window_samples,
+)
+
+from .conftest import make_chirp, make_noise
+
+
+def test_windows_scale_with_sample_rate() -> None:
+    assert window_samples(96000, 42.7) == 4096
+    assert window_samples(48000, 42.7) == 2048
+    assert MultiResolutionSTFTLoss(96000).n_ffts == [512, 1024, 2048, 4096]
+    assert MultiResolutionSTFTLoss(192000).n_ffts == [1024, 2048, 4096, 8192]
+
+
+def test_filterbank_reaches_nyquist() -> None:
+    fb = log_filterbank(n_fft=4096, sample_rate=96000, n_filters=64)
+    freqs = torch.linspace(0, 48000, 2049)
+    assert fb.shape == (64, 2049)
+    assert torch.allclose(fb.sum(1), torch.ones(64))
+    top = freqs[fb[-1] > 0]
+    assert top.max() > 40000  # the last filter covers 40-48 kHz, not a speech band
+    assert freqs[fb[0] > 0].min() >= 400
+    covered = (fb > 0).any(0)
+    assert covered[(freqs > 1000) & (freqs < 47000)].all()
+
+
+def test_losses_are_zero_for_identical_and_positive_otherwise() -> None:
+    x = make_chirp(duration_s=0.1)
+    y = x + make_noise(n_samples=4800, std=0.05)
+    for loss in (MultiResolutionSTFTLoss(48000), FullBandMelLoss(48000)):
+        assert float(loss(x, x)) < 1e-6
+        assert float(loss(y, x)) > 0.01
+    assert float(waveform_l1(x, x)) == 0
+
+
+def test_reconstruction_loss_gradients() -> None:
+    target = make_chirp(duration_s=0.1)
+    pred = make_noise(n_samples=4800).requires_grad_(True)
+    loss_fn = ReconstructionLoss(48000)
+    terms = loss_fn(pred, target)
+    total = loss_fn.total(terms)
+    assert set(terms.as_dict()) == {"stft", "mel", "waveform"}
+    assert all(torch.isfinite(v) for v in terms.as_dict().values())
+    total.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+
+
+def test_silence_prediction_has_finite_gradient() -> None:
+    pred = torch.zeros(1, 1, 4800, requires_grad=True)
+    loss_fn = ReconstructionLoss(48000)
+    loss_fn.total(loss_fn(pred, make_chirp(duration_s=0.1))).backward()
+    assert torch.isfinite(pred.grad).all()
+
+
+def test_balancer_gives_each_loss_its_share() -> None:
+    target = make_chirp(duration_s=0.1)
+    pred = make_noise(n_samples=4800).requires_grad_(True)
+    out = pred * 1.0
+    big = 1000 * (out - target).abs().mean()
+    small = FullBandMelLoss(48000)(out, target)
+    balancer = LossBalancer({"big": 1.0, "small": 1.0}, total_norm=1.0)
+    norms = balancer.backward({"big": big, "small": small}, out)
+    assert norms["big"] > 10 * norms["small"]
+    # The combined gradient has norm <= total_norm despite the 1000x scale of one loss.
+    assert 0.1 < float(pred.grad.norm()) <= 1.0 + 1e-4
+
+
+def test_discriminator_outputs_and_gan_losses() -> None:
+    disc = MultiScaleSTFTDiscriminator(48000, DiscriminatorConfig(channels=4, n_scales=3))
+    assert disc.n_ffts == [2048, 1024, 512]
+    real = make_chirp(duration_s=0.1)
+    fake = make_noise(n_samples=4800).requires_grad_(True)
+    out_real, out_fake = disc(real), disc(fake)
+    assert len(out_real.logits) == 3 and len(out_real.features) == 3
+    assert all(len(f) == 5 for f in out_real.features)
+    for loss in (
+        hinge_discriminator_loss(out_real.logits, out_fake.logits),
+        lsgan_discriminator_loss(out_real.logits, out_fake.logits),
+    ):
+        assert torch.isfinite(loss)
+    gen = hinge_generator_loss(out_fake.logits) + lsgan_generator_loss(out_fake.logits)
+    gen = gen + feature_matching_loss(out_fake.features, out_real.features)
+    assert torch.isfinite(gen)
+    gen.backward()
+    assert torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
+    d_grads = [p.grad for p in disc.parameters() if p.grad is not None]
+    assert d_grads and all(torch.isfinite(g).all() for g in d_grads)
