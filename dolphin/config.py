@@ -13,8 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dolphin.codec.config import CodecConfig
 from dolphin.errors import ConfigError
 from dolphin.synth.scene import SceneConfig
+from dolphin.train.codec import CodecTrainConfig
+from dolphin.train.loop import TrainConfig
+
+#: What ``dolphin train task=...`` can train.
+TASKS = ("codec",)
 
 
 @dataclass
@@ -25,6 +31,14 @@ class DolphinConfig:
     out_dir: str = "outputs/synth"  # where a run writes its files
     n_files: int = 1  # how many synthetic files `dolphin synth` writes
     progress: bool = True  # show progress bars (off in CI logs and tests)
+    task: str = "codec"  # what `dolphin train` trains: one of TASKS
+    codec: CodecConfig = field(default_factory=CodecConfig)  # codec architecture (conf/codec)
+    train: TrainConfig = field(default_factory=TrainConfig)  # training loop (conf/train)
+    codec_train: CodecTrainConfig = field(default_factory=CodecTrainConfig)  # codec losses, data
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
 
 
 def conf_dir() -> Path:

@@ -32,6 +32,20 @@ def test_every_synth_option_composes():
         assert isinstance(cfg.synth, SceneConfig)
 
 
+@pytest.mark.parametrize(
+    "option",
+    sorted(
+        f"{group.name}={path.stem}"
+        for group in conf_dir().iterdir()
+        if group.is_dir() and group.name != "experiment"
+        for path in group.glob("*.yaml")
+    ),
+)
+def test_every_group_option_composes_and_validates(option):
+    cfg = load_config([option])  # to_object runs every dataclass's own validation
+    assert isinstance(cfg, DolphinConfig)
+
+
 def test_tiny_experiment_shrinks_the_run():
     cfg = load_config(["experiment=tiny"])
     assert cfg.synth.duration_s <= 5 and not cfg.progress

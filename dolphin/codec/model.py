@@ -385,6 +385,21 @@ class Codec(nn.Module):
         codec.load_state_dict(load_file(str(weights_path), device=map_location))
         return codec.to(map_location).eval()
 
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path = "default", *, map_location: str = "cpu"
+    ) -> Codec:
+        """Load a shipped codec by name (``"default"``) or a saved codec from its folder.
+
+        Raises
+        ------
+        dolphin.hub.ModelNotFoundError
+            No shipped codec of that name, or the folder lacks the files (see :mod:`dolphin.hub`).
+        """
+        from dolphin.hub import load_codec
+
+        return load_codec(name_or_path, map_location=map_location)
+
 
 def build_debug_codec(**overrides: Any) -> Codec:
     """A tiny 48 kHz codec (:func:`dolphin.codec.config.tiny_config`) for tests, seeded."""

@@ -1,0 +1,66 @@
+"""Hydra application for training: sweeps (``-m``), launchers and ``torchrun`` use this entry.
+
+``python -m dolphin.train.app task=codec codec=tiny train=debug`` trains once;
+``python -m dolphin.train.app -m codec.n_codebooks=4,8`` sweeps, each job in its own folder
+(``train.run_dir`` is set to Hydra's job output folder unless given explicitly);
+``torchrun --nproc_per_node=4 -m dolphin.train.app ...`` trains with DDP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dolphin.config import conf_dir, register_configs, to_object
+
+
+def run_task(cfg: Any) -> Path:
+    """Validate a composed config and run its task; returns the exported model folder.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        A composed ``config.yaml`` (``task``, ``codec``, ``train``, ``codec_train``).
+
+    Returns
+    -------
+    Path
+        The trained model folder.
+    """
+    from dataclasses import asdict
+
+    config = to_object(cfg)
+    if config.task == "codec":
+        from dolphin.train.codec import train_codec
+
+        dump = {
+            "task": config.task,
+            "codec": asdict(config.codec),
+            "train": asdict(config.train),
+            "codec_train": asdict(config.codec_train),
+        }
+        return train_codec(config.codec, config.train, config.codec_train, config_dump=dump)
+    raise AssertionError(f"unhandled task {config.task}")  # DolphinConfig validates task
+
+
+def main() -> None:
+    """Hydra entry point (``python -m dolphin.train.app``)."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    register_configs()
+
+    @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
+    def _app(cfg: Any) -> None:
+        overrides = HydraConfig.get().overrides.task
+        if not any(o.startswith("train.run_dir=") for o in overrides):
+            with open_dict(cfg):
+                cfg.train.run_dir = HydraConfig.get().runtime.output_dir
+        run_task(cfg)
+
+    _app()
+
+
+if __name__ == "__main__":
+    main()
