@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dolphin.codec.config import CodecConfig
+from dolphin.detect.pipeline import DetectorConfig
 from dolphin.errors import ConfigError
 from dolphin.synth.scene import SceneConfig
 from dolphin.train.codec import CodecTrainConfig
@@ -28,6 +29,7 @@ class DolphinConfig:
     """Everything one run needs; the groups mirror ``conf/<group>/``."""
 
     synth: SceneConfig = field(default_factory=SceneConfig)  # synthetic scene generator
+    detect: DetectorConfig = field(default_factory=DetectorConfig)  # `dolphin detect` chain
     out_dir: str = "outputs/synth"  # where a run writes its files
     n_files: int = 1  # how many synthetic files `dolphin synth` writes
     progress: bool = True  # show progress bars (off in CI logs and tests)

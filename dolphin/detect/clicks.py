@@ -39,6 +39,7 @@ import scipy.ndimage
 import scipy.signal
 
 from dolphin.audio.dsp import design_filter
+from dolphin.detect.order_stats import row_median, row_percentiles
 
 
 @dataclass
@@ -280,10 +281,11 @@ class ClickDetector:
         if m_full:  # autocorrelation of the complete chunks, clipped at 3 sigma so that
             # loud clicks and snaps do not shape the filter (it must whiten noise and tones)
             rows = np.lib.stride_tricks.sliding_window_view(seg[: p + m_full * c], c + p)[::c]
-            limit = 3 * 1.4826 * np.median(np.abs(rows[:, p::4]), axis=1, keepdims=True)
+            limit = 3 * 1.4826 * row_median(np.abs(rows[:, p::4]))[:, None]
             rows = np.clip(rows, -limit, limit)
-            for k in range(p + 1):  # every other product is enough for the estimate
-                prod = rows[:, p:] * rows[:, p - k : p - k + c]
+            prod = np.empty((m_full, c), np.float32)  # reused: no allocation per lag
+            for k in range(p + 1):
+                np.multiply(rows[:, p:], rows[:, p - k : p - k + c], out=prod)
                 acf[2 : 2 + m_full, k] = prod.sum(axis=1)
         self._acf = {first + m_full - 2 + i: acf[m_full + i].copy() for i in range(2)}
         r = acf[:m_all] + acf[1 : m_all + 1]
@@ -323,7 +325,7 @@ class ClickDetector:
         n_full = env.size // c
         q = (cfg.noise_percentile, 50.0)
         if n_full:
-            low[:n_full], mid[:n_full] = np.percentile(grid[:n_full, ::2], q, axis=1)
+            low[:n_full], mid[:n_full] = row_percentiles(grid[:n_full, ::2], q)
         if m > n_full:
             low[-1], mid[-1] = np.percentile(env[n_full * c :: 2], q)
         # Spread, not level: a tone in the band lifts the level, barely the spread.
@@ -337,15 +339,15 @@ class ClickDetector:
         padded = np.concatenate([np.full(max(-lo, 0), -1.0), padded, np.full(sep * 2, -1.0)])
         windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * sep + 1)
         cand = cand[env[cand] >= windows[cand].max(axis=1)]
+        cand = cand[windows[cand, :sep].max(axis=1) < env[cand]]  # plateau: the earlier one
+        # Band-passed peak within +-sep (indices clipped to the buffer repeat in-window samples).
+        near = np.clip((cand + start - x0)[:, None] + np.arange(-sep, sep + 1), 0, self._y.size - 1)
+        peaks = np.abs(self._y[near]).max(axis=1) if cand.size else np.zeros(0)
         excess = excess.reshape(-1)
         picked = []
-        for i in cand.tolist():
+        for i, peak in zip(cand.tolist(), peaks.tolist(), strict=True):
             n = start + i
-            left = self._e[max(n - sep - x0, 0) : n - x0]
-            if left.size and left.max() >= env[i]:
-                continue  # plateau: the earlier sample is the click
-            seg = self._y[max(n - sep - x0, 0) : n + sep + 1 - x0]
-            amp = 20 * np.log10(max(float(np.max(np.abs(seg))), 1e-12))
+            amp = 20 * np.log10(max(peak, 1e-12))
             self._recent = [(m, a) for m, a in self._recent if n - m <= self._echo]
             if any(a >= amp + cfg.echo_db for _, a in self._recent):
                 continue  # an echo of a recent, stronger click

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.ndimage
 import scipy.signal
 
 from dolphin.annotations import WHISTLE, Contour, Event
+from dolphin.detect.order_stats import row_median
 
 
 def _mono(block, channel: int) -> np.ndarray:
@@ -210,6 +210,14 @@ class WhistleTracker:
         self._echo_lag = int(round(cfg.max_echo_s / cfg.hop_s))
         self._broadband_bins = max(4, int(round(cfg.broadband_hz / df)))
         self._comb_bins = max(1, int(round(cfg.comb_hz / df)))
+        # Harmonic check: band bin i (from b0) lies at 2x / 3x bin fund[i]; bins from `first` on
+        # have a fundamental inside the band (fund rises with i).
+        n_bins = self._b1 - self._b0 + 1
+        self._harmonics = []
+        for k in (2, 3):
+            fund = np.round((np.arange(n_bins) + self._b0) / k).astype(int) - self._b0
+            first = int(np.argmax(fund >= 0)) if (fund >= 0).any() else n_bins
+            self._harmonics.append((first, fund[first:]))
         self.reset()
 
     def reset(self) -> None:
@@ -265,6 +273,20 @@ class WhistleTracker:
         self.reset()
         return out
 
+    @property
+    def horizon_s(self) -> float:
+        """Time (s) before which no contour returned from now on can start.
+
+        Later contours come from pending or active tracks or from frames not yet processed,
+        and trimming only moves a track's start later.
+        """
+        first = min(
+            [self._next_frame]
+            + [t.frames[0] for t in self._active]
+            + [t.frames[0] for t in self._pending]
+        )
+        return (first * self.hop + self.n_fft / 2) / self.sample_rate
+
     # --- internals ----------------------------------------------------------------------------
 
     def _frames_available(self) -> int:
@@ -280,7 +302,7 @@ class WhistleTracker:
         frames = frames[: (n_frames - 1) * self.hop + 1 : self.hop]
         spec = scipy.fft.rfft(frames * self._window, axis=-1)[:, self._b0 - 1 : self._b1 + 2]
         db = 10.0 * np.log10(spec.real**2 + spec.imag**2 + 1e-20).T
-        self._medians.append(np.median(db[:, ::2], axis=1))  # every other frame is enough
+        self._medians.append(row_median(db[:, ::2]))  # every other frame is enough
         recent = self._medians[-self.config.noise_chunks :]
         self._medians = recent
         noise = recent[0] if len(recent) == 1 else np.median(np.stack(recent), axis=0)
@@ -299,18 +321,18 @@ class WhistleTracker:
         n_sub = -(-n_bins // width)
         padded = np.zeros((n_sub * width, n_frames), bool)
         padded[:n_bins] = above
-        full = padded.reshape(n_sub, width, n_frames).mean(axis=1) > cfg.broadband_fraction
-        is_peak &= ~np.repeat(full, width, axis=0)[:n_bins]
-        counts = np.cumsum(np.pad(is_peak, ((self._comb_bins + 1, self._comb_bins), (0, 0))), 0)
+        count = np.count_nonzero(padded.reshape(n_sub, width, n_frames), axis=1)
+        is_peak &= ~np.repeat(count / width > cfg.broadband_fraction, width, axis=0)[:n_bins]
+        padded = np.pad(is_peak, ((self._comb_bins + 1, self._comb_bins), (0, 0)))
+        counts = np.cumsum(padded, axis=0, dtype=np.int32)  # int32: half the memory traffic
         dense = counts[2 * self._comb_bins + 1 :] - counts[:n_bins] >= cfg.comb_peaks
         is_peak &= ~dense
         # A peak at 2x or 3x a comparably strong lower peak (+-1 bin) is a harmonic.
-        strong = np.where(is_peak, centre, -np.inf)
-        strong = scipy.ndimage.maximum_filter1d(strong, 3, axis=0, mode="constant", cval=-np.inf)
-        for k in (2, 3):
-            fund = np.round((np.arange(n_bins) + self._b0) / k).astype(int) - self._b0
-            ok = fund >= 0
-            is_peak[ok] &= strong[fund[ok]] < centre[ok] - cfg.harmonic_snr_db
+        strong = np.full((n_bins + 2, n_frames), -np.inf, np.float32)
+        strong[1:-1] = np.where(is_peak, centre, -np.inf)
+        strong = np.maximum(np.maximum(strong[:-2], strong[1:-1]), strong[2:])  # max over +-1 bin
+        for lo, fund in self._harmonics:
+            is_peak[lo:] &= strong[fund] < centre[lo:] - cfg.harmonic_snr_db
         cols, rows = np.nonzero(is_peak.T)  # frame-major order
         a, b, c = snr[rows, cols], centre[rows, cols], snr[rows + 2, cols]
         denom = a - 2 * b + c
@@ -520,25 +542,25 @@ def whistle_events(
                 break
         else:
             groups.append([w])
-    events = []
-    for group in groups:
-        times = np.concatenate([w.contour.times_s for w in group])
-        order = np.argsort(times, kind="stable")
-        times, keep = np.unique(times[order], return_index=True)  # overlapping fragments
-        freqs = np.concatenate([w.contour.freqs_hz for w in group])[order][keep]
-        snr = np.concatenate([w.snr_db for w in group])[order][keep]
-        events.append(
-            Event(
-                start_s=float(times[0]),
-                end_s=float(times[-1]),
-                low_hz=max(float(freqs.min()) - margin_hz, 0.0),
-                high_hz=float(freqs.max()) + margin_hz,
-                label=WHISTLE,
-                channel=channel,
-                score=max(w.score for w in group),
-                snr_db=float(np.nanmean(snr)),
-                contour=Contour(times, freqs),
-                extra={"Loops": str(len(group))},
-            )
-        )
-    return events
+    return [group_event(group, margin_hz=margin_hz, channel=channel) for group in groups]
+
+
+def group_event(group: list[WhistleContour], *, margin_hz: float, channel: int) -> Event:
+    """The whistle event of a group of contours (see :func:`whistle_events`)."""
+    times = np.concatenate([w.contour.times_s for w in group])
+    order = np.argsort(times, kind="stable")
+    times, keep = np.unique(times[order], return_index=True)  # overlapping fragments
+    freqs = np.concatenate([w.contour.freqs_hz for w in group])[order][keep]
+    snr = np.concatenate([w.snr_db for w in group])[order][keep]
+    return Event(
+        start_s=float(times[0]),
+        end_s=float(times[-1]),
+        low_hz=max(float(freqs.min()) - margin_hz, 0.0),
+        high_hz=float(freqs.max()) + margin_hz,
+        label=WHISTLE,
+        channel=channel,
+        score=max(w.score for w in group),
+        snr_db=float(np.nanmean(snr)),
+        contour=Contour(times, freqs),
+        extra={"Loops": str(len(group))},
+    )
