@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(BIN)/dolphin synth --out outputs/demo --duration-s 20 --sample-rate 96000 --seed 0 --n-files 2
+	$(BIN)/dolphin detect outputs/demo --out outputs/demo/detections --no-progress
 	$(BIN)/dolphin info outputs/demo/scene_0000_*.wav
 
 test: $(STAMP)
