@@ -16,12 +16,14 @@ from typing import Any
 from dolphin.codec.config import CodecConfig
 from dolphin.detect.pipeline import DetectorConfig
 from dolphin.errors import ConfigError
+from dolphin.lm.config import LMConfig
 from dolphin.synth.scene import SceneConfig
 from dolphin.train.codec import CodecTrainConfig
+from dolphin.train.lm import LMTrainConfig
 from dolphin.train.loop import TrainConfig
 
 #: What ``dolphin train task=...`` can train.
-TASKS = ("codec",)
+TASKS = ("codec", "lm")
 
 
 @dataclass
@@ -37,6 +39,8 @@ class DolphinConfig:
     codec: CodecConfig = field(default_factory=CodecConfig)  # codec architecture (conf/codec)
     train: TrainConfig = field(default_factory=TrainConfig)  # training loop (conf/train)
     codec_train: CodecTrainConfig = field(default_factory=CodecTrainConfig)  # codec losses, data
+    lm: LMConfig = field(default_factory=LMConfig)  # sound-token LM architecture (conf/lm)
+    lm_train: LMTrainConfig = field(default_factory=LMTrainConfig)  # LM codec and token data
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -9,9 +9,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train",
-        help="train a model (task=codec)",
+        help="train a model (task=codec or task=lm)",
         description="Train a model. Arguments are Hydra overrides of conf/config.yaml, e.g. "
-        "`dolphin train task=codec codec=tiny train=debug train.run_dir=runs/x`. "
+        "`dolphin train task=codec codec=tiny train=debug train.run_dir=runs/x` or "
+        "`dolphin train task=lm lm=tiny lm_train.codec=runs/x/model`. "
         "A run killed at any point resumes from the newest checkpoint in train.run_dir. "
         "For sweeps and cluster launchers use `python -m dolphin.train.app -m ...`; for "
         "several GPUs `torchrun --nproc_per_node=N -m dolphin.train.app ...`.",

@@ -40,6 +40,17 @@ def run_task(cfg: Any) -> Path:
             "codec_train": asdict(config.codec_train),
         }
         return train_codec(config.codec, config.train, config.codec_train, config_dump=dump)
+    elif config.task == "lm":
+        from dolphin.train.lm import train_lm
+
+        dump = {
+            "task": config.task,
+            "lm": asdict(config.lm),
+            "codec": asdict(config.codec),
+            "train": asdict(config.train),
+            "lm_train": asdict(config.lm_train),
+        }
+        return train_lm(config.lm, config.codec, config.train, config.lm_train, config_dump=dump)
     raise AssertionError(f"unhandled task {config.task}")  # DolphinConfig validates task
 
 

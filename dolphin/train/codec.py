@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import json
 import random
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,8 @@ from dolphin.codec.losses import LossBalancer, ReconstructionLoss, feature_match
 from dolphin.errors import ConfigError
 from dolphin.train.checkpoint import find_latest_checkpoint, load_checkpoint, save_checkpoint
 from dolphin.train.codec_data import CodecCrops, CodecDataConfig, StepBatches, validation_batch
-from dolphin.train.loop import MetricsLog, Runtime, TrainConfig, learning_rate, setup_runtime
+from dolphin.train.loop import Runtime, TrainConfig, learning_rate, setup_runtime
+from dolphin.train.runner import run_steps
 
 
 @dataclass
@@ -140,6 +140,10 @@ class CodecTrainer:
         if self.balancer is not None:
             balancer = {"sum": self.balancer._sum, "count": self.balancer._count}
         return {"best_val": self.best_val, "balancer": balancer}
+
+    def export(self, folder: Path) -> None:
+        """Save the codec (``config.json`` + ``model.safetensors``) to ``folder``."""
+        self.codec.save(folder)
 
     def save(self) -> Path:
         """Write a checkpoint of the current step (rank 0 only); returns its folder."""
@@ -283,8 +287,6 @@ def train_codec(
     Path
         ``run_dir/model``, loadable with :meth:`dolphin.codec.Codec.load`.
     """
-    from tqdm import tqdm
-
     trainer = CodecTrainer(codec_config, train, task)
     rt, run_dir = trainer.runtime, trainer.run_dir
     resumed = trainer.restore()
@@ -292,61 +294,20 @@ def train_codec(
         run_dir.mkdir(parents=True, exist_ok=True)
         if config_dump is not None:
             (run_dir / "config.json").write_text(json.dumps(config_dump, indent=2) + "\n")
-    log = MetricsLog(run_dir, tensorboard=train.tensorboard, resume_step=trainer.step)
-    val_log = MetricsLog(
-        run_dir, name="val.csv", tensorboard=train.tensorboard, resume_step=trainer.step
-    )
     sr = codec_config.sample_rate
     data = CodecCrops(task.data, sample_rate=sr, seed=train.seed)
     val = validation_batch(task.data, sample_rate=sr, n_crops=task.val_crops, seed=train.seed)
-    bar = tqdm(
-        total=train.steps,
-        initial=trainer.step,
-        disable=not (train.progress and rt.is_main),
-        desc="codec" + (" (resumed)" if resumed else ""),
-        dynamic_ncols=True,
+    desc = "codec" + (" (resumed)" if resumed else "")
+    run_steps(
+        trainer,
+        _loader(data, trainer),
+        val,
+        train=train,
+        desc=desc,
+        best_key="val_mel",
+        postfix_keys=("mel", "stft"),
     )
-    sums: dict[str, float] = {}
-    count, tick = 0, time.perf_counter()
-    try:
-        for batch in _loader(data, trainer):
-            if trainer.step >= train.steps:
-                break
-            metrics = trainer.train_step(batch)
-            bar.update(1)
-            for key, value in metrics.items():
-                sums[key] = sums.get(key, 0.0) + value
-            count += 1
-            step = trainer.step
-            if step % train.log_every == 0 or step == train.steps:
-                means = {k: v / count for k, v in sums.items()}
-                means["steps_per_s"] = count / max(1e-9, time.perf_counter() - tick)
-                if rt.is_main:
-                    log.write(step, means)
-                bar.set_postfix(mel=f"{means['mel']:.3f}", stft=f"{means['stft']:.3f}")
-                sums, count, tick = {}, 0, time.perf_counter()
-            if step % train.eval_every == 0 or step == train.steps:
-                scores = trainer.evaluate(val)
-                if rt.is_main:
-                    val_log.write(step, scores)
-                    trainer.codec.save(run_dir / "model")
-                    if scores["val_mel"] < trainer.best_val:
-                        trainer.best_val = scores["val_mel"]
-                        trainer.codec.save(run_dir / "best")
-            if rt.is_main and (step % train.ckpt_every == 0 or step == train.steps):
-                trainer.save()
-            if rt.distributed:
-                torch.distributed.barrier()
-    except KeyboardInterrupt:
-        if rt.is_main:
-            trainer.save()
-        raise
-    finally:
-        bar.close()
-        log.close()
-        val_log.close()
     if rt.is_main:
-        trainer.codec.save(run_dir / "model")
         summary = {"step": trainer.step, "best_val_mel": trainer.best_val, **asdict(train)}
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return run_dir / "model"

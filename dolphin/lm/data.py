@@ -1,0 +1,285 @@
+"""Token data for the LM: recordings encoded once by a codec, cached, split, cut into windows.
+
+:func:`prepare_token_files` encodes every recording of a folder (or a set of synthetic scenes
+from :mod:`dolphin.synth.scene`) into token files (:mod:`dolphin.codec.tokens`) under
+``<cache_dir>/<codec hash>/``; files already there with the right codec hash are reused, so an
+interrupted or resumed run does not encode twice, and a different codec never reads stale codes.
+
+:func:`split_recordings` holds out whole recordings (never crops of a training recording) for
+validation. :class:`TokenWindows` draws random windows of ``window_frames`` frames; window ``i``
+is a pure function of ``(seed, i)``, so data order survives a resume exactly. Recordings
+shorter than a window are padded with ``-1`` (missing codes, not scored by the loss).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from dolphin.codec.tokens import TokenFileError, load_tokens
+from dolphin.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dolphin.codec.model import Codec
+
+TOKEN_SUFFIX = ".tokens"
+AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64")
+SYNTH_POPULATION_BASE = 1000  # training populations, away from the benchmarks' population 0
+
+
+@dataclass
+class LMDataConfig:
+    """Where LM training tokens come from (mirrors ``lm_train.data``)."""
+
+    folder: str = ""  # recordings (WAV/FLAC/W64/RF64, any rate); empty = synthetic scenes
+    cache_dir: str = ""  # token cache; empty = <train.run_dir>/tokens
+    channel: int = 0  # 0-based channel encoded from multi-channel recordings
+    window_frames: int = 512  # frames per training window (5.12 s at 100 frames/s)
+    val_share: float = 0.1  # share of recordings held out for validation (0 = none)
+    min_frames: int = 8  # recordings shorter than this are skipped
+    synthetic_scenes: int = 128  # synthetic recordings generated when folder is empty
+    synthetic_scene_s: float = 30.0  # length of each synthetic recording, seconds
+    n_populations: int = 16  # synthetic populations (whistle repertoires) cycled through
+    event_rate_scale: float = 3.0  # multiply the scene generator's event rates (denser sound)
+
+    def __post_init__(self) -> None:
+        if self.window_frames < 2 or self.min_frames < 1:
+            raise ConfigError("lm_train.data.window_frames must be >= 2 and min_frames >= 1")
+        if not 0.0 <= self.val_share < 1.0:
+            raise ConfigError(f"lm_train.data.val_share must be in [0, 1), got {self.val_share}")
+        if self.synthetic_scenes < 1 or not self.synthetic_scene_s > 0:
+            raise ConfigError("lm_train.data.synthetic_scenes and synthetic_scene_s must be > 0")
+        if self.n_populations < 1 or self.channel < 0:
+            raise ConfigError("lm_train.data.n_populations must be >= 1 and channel >= 0")
+
+
+def _rng(*keys: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(k) for k in keys])))
+
+
+def _synthetic_settings(config: LMDataConfig, sample_rate: int) -> dict:
+    keys = ("synthetic_scenes", "synthetic_scene_s", "n_populations", "event_rate_scale")
+    return {"sample_rate": sample_rate, **{k: asdict(config)[k] for k in keys}}
+
+
+def _encode_scene(codec: Codec, config: LMDataConfig, index: int, dst: Path, seed: int) -> None:
+    from dolphin.codec.tokens import save_tokens
+    from dolphin.synth.scene import SceneConfig, make_scene
+
+    base, scale = SceneConfig(), config.event_rate_scale
+    scene_cfg = replace(
+        base,
+        sample_rate=codec.sample_rate,
+        duration_s=config.synthetic_scene_s,
+        population_seed=SYNTH_POPULATION_BASE + index % config.n_populations,
+        signature_bout_rate_per_min=base.signature_bout_rate_per_min * scale,
+        whistle_rate_per_min=base.whistle_rate_per_min * scale,
+        sigwi_whistle_rate_per_min=base.sigwi_whistle_rate_per_min * scale,
+        burst_pulse_rate_per_min=base.burst_pulse_rate_per_min * scale,
+        click_train_rate_per_min=base.click_train_rate_per_min * scale,
+        buzz_rate_per_min=base.buzz_rate_per_min * scale,
+    )
+    scene_seed = int(_rng(seed, index, 11).integers(2**31))
+    scene = make_scene(scene_cfg, seed=scene_seed)
+    audio = torch.from_numpy(scene.samples[:1])[None]  # [1, 1, T]
+    codes = codec.encode(audio)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    save_tokens(
+        tmp,
+        codes[0],
+        sample_rate=codec.sample_rate,
+        hop_length=codec.hop_length,
+        n_q=codec.n_q,
+        codec_hash=codec.identity_hash(),
+        n_samples=audio.shape[-1],
+        extra={"source": f"synthetic scene {index}", "scene_seed": scene_seed},
+    )
+    tmp.replace(dst)
+
+
+def _is_cached(path: Path, codec_hash: str, n_q: int) -> bool:
+    try:
+        tokens = load_tokens(path)
+    except TokenFileError:
+        return False
+    return tokens.codec_hash == codec_hash and tokens.n_q == n_q
+
+
+def prepare_token_files(
+    config: LMDataConfig,
+    codec: Codec,
+    cache_dir: str | Path,
+    *,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[Path]:
+    """Encode the recordings (or synthetic scenes) into cached token files.
+
+    Parameters
+    ----------
+    config : LMDataConfig
+        Data source settings.
+    codec : Codec
+        The codec (eval mode); its identity hash names the cache sub-folder.
+    cache_dir : str or Path
+        Root of the token cache.
+    seed : int
+        Seed of the synthetic scenes.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Path
+        Token files, sorted; files already cached for this codec are not encoded again.
+
+    Raises
+    ------
+    ConfigError
+        The folder does not exist or holds no audio file.
+    """
+    from tqdm import tqdm
+
+    from dolphin.codec.files import encode_file
+
+    codec_hash = codec.identity_hash()
+    root = Path(cache_dir) / codec_hash
+    if config.folder:
+        source = Path(config.folder)
+        if not source.is_dir():
+            raise ConfigError(f"lm_train.data.folder: {source} is not a folder")
+        audio = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not audio:
+            raise ConfigError(f"lm_train.data.folder: no audio files under {source}")
+        jobs = [
+            (p, root / "folder" / p.relative_to(source).with_suffix(TOKEN_SUFFIX)) for p in audio
+        ]
+    else:
+        settings = _synthetic_settings(config, codec.sample_rate)
+        tag = hashlib.sha256(json.dumps({**settings, "seed": seed}, sort_keys=True).encode())
+        folder = root / f"synthetic-{tag.hexdigest()[:8]}"
+        jobs = [
+            (i, folder / f"scene_{i:05d}{TOKEN_SUFFIX}") for i in range(config.synthetic_scenes)
+        ]
+    todo = [(src, dst) for src, dst in jobs if not _is_cached(dst, codec_hash, codec.n_q)]
+    for src, dst in tqdm(todo, disable=not progress, desc="tokenising", leave=False):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(src, Path):
+            encode_file(codec, src, dst, n_q=codec.n_q, channel=config.channel)
+        else:
+            _encode_scene(codec, config, src, dst, seed)
+    return sorted(dst for _, dst in jobs)
+
+
+def split_recordings(
+    paths: list[Path], *, val_share: float, seed: int = 0
+) -> tuple[list[Path], list[Path]]:
+    """Hold out whole recordings: ``round(val_share * n)`` of them (at least one when > 0).
+
+    Returns
+    -------
+    (train, val) : two lists of Path
+        Disjoint; the choice depends only on the sorted names and ``seed``.
+
+    Raises
+    ------
+    ConfigError
+        ``val_share > 0`` with fewer than two recordings.
+    """
+    paths = sorted(paths)
+    if val_share <= 0:
+        return paths, []
+    if len(paths) < 2:
+        raise ConfigError(
+            f"lm_train.data.val_share={val_share} needs >= 2 recordings to hold one out "
+            f"(found {len(paths)}); add recordings or set val_share=0"
+        )
+    n_val = min(len(paths) - 1, max(1, round(val_share * len(paths))))
+    order = _rng(seed, 5).permutation(len(paths))
+    held = set(order[:n_val].tolist())
+    return [p for i, p in enumerate(paths) if i not in held], [paths[i] for i in sorted(held)]
+
+
+def load_codes(paths: list[Path], *, codec_hash: str, min_frames: int = 1) -> list[torch.Tensor]:
+    """Codes ``[K, T]`` (int16 in memory) of token files made by the codec ``codec_hash``.
+
+    Raises
+    ------
+    TokenFileError
+        A file was made by another codec.
+    """
+    out = []
+    for path in paths:
+        tokens = load_tokens(path)
+        if tokens.codec_hash != codec_hash:
+            raise TokenFileError(
+                f"{path}: made by codec {tokens.codec_hash}, expected {codec_hash}"
+            )
+        if tokens.codes.shape[-1] >= min_frames:
+            out.append(tokens.codes.to(torch.int16 if tokens.codes.max() < 2**15 else torch.int32))
+    return out
+
+
+def _window(codes: torch.Tensor, start: int, length: int) -> torch.Tensor:
+    part = codes[:, start : start + length].long()
+    if part.shape[-1] < length:
+        part = torch.nn.functional.pad(part, (0, length - part.shape[-1]), value=-1)
+    return part
+
+
+class TokenWindows(torch.utils.data.Dataset):
+    """Map-style dataset: index ``i`` -> codes ``[K, window_frames]`` int64 (``-1`` = padding).
+
+    Parameters
+    ----------
+    recordings : list of Tensor
+        Codes ``[K, T]`` of each training recording.
+    window_frames : int
+        Frames per window.
+    seed : int
+        Window ``i`` depends only on ``(seed, i)``.
+    """
+
+    def __init__(
+        self, recordings: list[torch.Tensor], *, window_frames: int, seed: int = 0
+    ) -> None:
+        if not recordings:
+            raise ConfigError("no training recordings (all too short, or all held out)")
+        self.recordings, self.window_frames, self.seed = recordings, int(window_frames), int(seed)
+        lengths = np.array([r.shape[-1] for r in recordings], dtype=np.float64)
+        self.weights = lengths / lengths.sum()
+
+    def __len__(self) -> int:
+        return 2**62  # effectively infinite; the batch sampler picks indices
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = _rng(self.seed, int(index))
+        which = int(rng.choice(len(self.recordings), p=self.weights))
+        codes = self.recordings[which]
+        start = int(rng.integers(0, max(0, codes.shape[-1] - self.window_frames) + 1))
+        return _window(codes, start, self.window_frames)
+
+
+def validation_windows(
+    recordings: list[torch.Tensor], *, window_frames: int, max_windows: int
+) -> torch.Tensor:
+    """Fixed held-out windows ``[n, K, window_frames]``: consecutive windows, recordings in turn.
+
+    Returns an empty ``[0, K, window_frames]`` tensor when there are no recordings.
+    """
+    starts = [list(range(0, max(1, r.shape[-1]), window_frames)) for r in recordings]
+    picked: list[torch.Tensor] = []
+    for round_ in range(max((len(s) for s in starts), default=0)):
+        for codes, offsets in zip(recordings, starts, strict=True):
+            if round_ < len(offsets) and len(picked) < max_windows:
+                picked.append(_window(codes, offsets[round_], window_frames))
+    if not picked:
+        k = recordings[0].shape[0] if recordings else 1
+        return torch.zeros(0, k, window_frames, dtype=torch.long)
+    return torch.stack(picked)

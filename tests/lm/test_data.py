@@ -1,0 +1,63 @@
+"""Token data: cached encoding, split by recording, windows deterministic by index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dolphin.audio.io import write_audio
+from dolphin.codec import build_debug_codec
+from dolphin.errors import ConfigError
+from dolphin.lm.data import (
+    LMDataConfig,
+    TokenWindows,
+    load_codes,
+    prepare_token_files,
+    split_recordings,
+    validation_windows,
+)
+
+
+def test_folder_recordings_are_encoded_once_and_cached(tmp_path: Path) -> None:
+    codec = build_debug_codec()
+    rng = np.random.default_rng(0)
+    for name, seconds in (("a.wav", 0.2), ("sub/b.wav", 0.1)):
+        (tmp_path / "rec" / name).parent.mkdir(parents=True, exist_ok=True)
+        write_audio(tmp_path / "rec" / name, 0.1 * rng.standard_normal(int(48000 * seconds)), 48000)
+    config = LMDataConfig(folder=str(tmp_path / "rec"))
+    files = prepare_token_files(config, codec, tmp_path / "cache")
+    assert [f.name for f in files] == ["a.tokens", "b.tokens"]
+    assert files[0].parent.parent.name == codec.identity_hash()
+    stamp = files[0].stat().st_mtime_ns
+    assert prepare_token_files(config, codec, tmp_path / "cache") == files
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not encoded again
+    codes = load_codes(files, codec_hash=codec.identity_hash())
+    assert [c.shape[-1] for c in codes] == [20, 10]
+    with pytest.raises(Exception, match="expected"):
+        load_codes(files, codec_hash="000000000000")
+
+
+def test_split_is_by_recording_and_disjoint() -> None:
+    paths = [Path(f"r{i:02d}.tokens") for i in range(20)]
+    train, val = split_recordings(paths, val_share=0.2, seed=1)
+    assert len(val) == 4 and not set(train) & set(val) and len(train) + len(val) == 20
+    assert split_recordings(paths, val_share=0.2, seed=1) == (train, val)
+    assert split_recordings(paths, val_share=0.0) == (sorted(paths), [])
+    with pytest.raises(ConfigError, match="needs >= 2 recordings"):
+        split_recordings(paths[:1], val_share=0.1)
+
+
+def test_windows_depend_only_on_index_and_pad_short_recordings() -> None:
+    recs = [torch.randint(0, 64, (4, 100)).short(), torch.randint(0, 64, (4, 5)).short()]
+    data = TokenWindows(recs, window_frames=16, seed=3)
+    again = TokenWindows(recs, window_frames=16, seed=3)
+    assert all(torch.equal(data[i], again[i]) for i in (0, 7, 10**12))
+    assert data[0].shape == (4, 16) and data[0].dtype == torch.long
+    short = [data[i] for i in range(200) if (data[i] < 0).any()]
+    assert short and all((w[:, 5:] == -1).all() for w in short)  # the 5-frame recording, padded
+    val = validation_windows(recs, window_frames=16, max_windows=3)
+    assert val.shape == (3, 4, 16)
+    assert torch.equal(val[0], recs[0][:, :16].long())
