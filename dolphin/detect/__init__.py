@@ -9,6 +9,12 @@
   :func:`train_events`.
 * :mod:`dolphin.detect.evaluate`: event matching and per-class P/R/F1, whistle contour scores
   as silbido computes them.
+* :mod:`dolphin.detect.pipeline`: :class:`Detector` chains them over files of any length, block
+  by block (:func:`detect_file`); :mod:`dolphin.detect.batch` runs folders, resumable.
+* Whistle types (imported on demand, they load numba / scikit-learn):
+  :mod:`dolphin.detect.dtw` (shift- and stretch-tolerant contour DTW),
+  :mod:`dolphin.detect.clustering` (DTW + HDBSCAN), :mod:`dolphin.detect.sigid` (SIGID bout
+  rule), :mod:`dolphin.detect.catalogue` (known animals' signature whistles).
 
 Every detector has one streaming form with explicit state (``process(block)`` returns what is
 finished, ``flush()`` ends the stream) and an offline function that is that stream fed the
@@ -24,6 +30,7 @@ from dolphin.detect.contours import (
     whistle_events,
 )
 from dolphin.detect.evaluate import ClassScores, ContourScores, score_contours, score_events
+from dolphin.detect.pipeline import Detections, Detector, DetectorConfig, detect_file
 from dolphin.detect.pulses import (
     ClickTrain,
     ClickTrainConfig,
@@ -42,11 +49,15 @@ __all__ = [
     "ClickTrainConfig",
     "ClickTrainTracker",
     "ContourScores",
+    "Detections",
+    "Detector",
+    "DetectorConfig",
     "WhistleContour",
     "WhistleTracker",
     "WhistleTrackerConfig",
     "classify_intervals",
     "detect_clicks",
+    "detect_file",
     "group_clicks",
     "score_contours",
     "score_events",
