@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dolphin.chat.config import ChatConfig
 from dolphin.codec.config import CodecConfig
 from dolphin.detect.pipeline import DetectorConfig
 from dolphin.errors import ConfigError
@@ -41,6 +42,7 @@ class DolphinConfig:
     codec_train: CodecTrainConfig = field(default_factory=CodecTrainConfig)  # codec losses, data
     lm: LMConfig = field(default_factory=LMConfig)  # sound-token LM architecture (conf/lm)
     lm_train: LMTrainConfig = field(default_factory=LMTrainConfig)  # LM codec and token data
+    chat: ChatConfig = field(default_factory=ChatConfig)  # CHAT vocabulary, matcher, sessions
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
