@@ -15,16 +15,18 @@ from typing import Any
 
 from dolphin.chat.config import ChatConfig
 from dolphin.codec.config import CodecConfig
+from dolphin.detect.classifier import ClassifierConfig
 from dolphin.detect.pipeline import DetectorConfig
 from dolphin.errors import ConfigError
 from dolphin.lm.config import LMConfig
 from dolphin.synth.scene import SceneConfig
+from dolphin.train.classifier import ClassifierTrainConfig
 from dolphin.train.codec import CodecTrainConfig
 from dolphin.train.lm import LMTrainConfig
 from dolphin.train.loop import TrainConfig
 
 #: What ``dolphin train task=...`` can train.
-TASKS = ("codec", "lm")
+TASKS = ("codec", "lm", "classifier")
 
 
 @dataclass
@@ -42,6 +44,8 @@ class DolphinConfig:
     codec_train: CodecTrainConfig = field(default_factory=CodecTrainConfig)  # codec losses, data
     lm: LMConfig = field(default_factory=LMConfig)  # sound-token LM architecture (conf/lm)
     lm_train: LMTrainConfig = field(default_factory=LMTrainConfig)  # LM codec and token data
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # event CNN
+    classifier_train: ClassifierTrainConfig = field(default_factory=ClassifierTrainConfig)  # data
     chat: ChatConfig = field(default_factory=ChatConfig)  # CHAT vocabulary, matcher, sessions
 
     def __post_init__(self) -> None:

@@ -8,6 +8,9 @@ pickle) and a ``MODEL_CARD.md`` saying what it was trained on and how well it do
     dolphin/weights/codec/default/model.safetensors
     dolphin/weights/codec/default/MODEL_CARD.md
 
+The event classifier ships the same way (``dolphin/weights/classifier/default/``, written by
+:meth:`dolphin.detect.classifier.EventClassifier.save`; :func:`load_classifier`).
+
 Every loader takes either a shipped *name* (``"default"``) or a *folder* on disk, so
 ``Codec.from_pretrained("default")`` and ``Codec.from_pretrained("runs/codec/final")`` both
 work. A string without a path separator is a name first; it is taken as a folder only when no
@@ -26,11 +29,15 @@ from dolphin.errors import DolphinError
 
 if TYPE_CHECKING:
     from dolphin.codec.model import Codec
+    from dolphin.detect.classifier import EventClassifier
 
 #: Root of the shipped weights (read at call time, so tests can point it elsewhere).
 WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"
 #: Files a model folder of each kind must hold.
-REQUIRED_FILES: dict[str, tuple[str, ...]] = {"codec": ("config.json", "model.safetensors")}
+REQUIRED_FILES: dict[str, tuple[str, ...]] = {
+    "codec": ("config.json", "model.safetensors"),
+    "classifier": ("config.json", "model.safetensors"),
+}
 MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_NAME = "default"
 
@@ -215,3 +222,30 @@ def load_codec(
     from dolphin.codec.model import Codec
 
     return Codec.load(model_dir("codec", name_or_path), map_location=map_location)
+
+
+def load_classifier(
+    name_or_path: str | os.PathLike = DEFAULT_NAME, *, map_location: str = "cpu"
+) -> EventClassifier:
+    """Load the shipped event classifier by name or a saved one from its folder, in eval mode.
+
+    Parameters
+    ----------
+    name_or_path : str or PathLike
+        ``"default"`` (the shipped classifier), another shipped name, or a folder written by
+        :meth:`dolphin.detect.classifier.EventClassifier.save`.
+    map_location : str
+        Device of the loaded weights.
+
+    Returns
+    -------
+    EventClassifier
+
+    Raises
+    ------
+    ModelNotFoundError
+        The model does not exist or its folder lacks files.
+    """
+    from dolphin.detect.classifier import EventClassifier
+
+    return EventClassifier.load(model_dir("classifier", name_or_path), map_location=map_location)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dolphin.errors import DolphinError
+
+if TYPE_CHECKING:
+    from dolphin.detect.classifier import EventClassifier
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="detect whistles and pulsed sounds, write Raven selection tables",
         description="Run the whistle tracker, click detector and click-train grouping over a "
         "recording (or every recording of a folder) block by block, and write a Raven "
-        "selection table, a contour JSONL file and optionally CSV / JSON. Folder runs skip "
-        "recordings already done, so a killed run resumes. Extra KEY=VALUE arguments are Hydra "
+        "selection table, a contour JSONL file and optionally CSV / JSON. At 88.2 kHz and "
+        "above the CNN event classifier then keeps, relabels or rejects the events and adds "
+        "pulsed sounds the detectors missed (--classifier). Folder runs skip recordings "
+        "already done, so a killed run resumes. Extra KEY=VALUE arguments are Hydra "
         "overrides of conf/config.yaml (e.g. detect.clicks.threshold_db=15); give them right "
         "after INPUT or put the options first.",
     )
@@ -46,6 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="signature catalogue labelling whistles with animals (needs dolphin.detect.catalogue)",
     )
+    parser.add_argument(
+        "--classifier",
+        help="second-stage event classifier: a shipped name (default), a model folder, or none "
+        "(default: the shipped 'default' when it ships, else none)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides")
     parser.set_defaults(func=run)
@@ -58,6 +69,18 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
     if args.no_progress:
         overrides.append("progress=false")
     return overrides + list(args.overrides)
+
+
+def load_stage(choice: str | None) -> tuple[EventClassifier | None, str]:
+    """``--classifier`` -> (EventClassifier or None, id for the settings digest)."""
+    from dolphin import hub
+
+    if choice is None:  # the shipped default when it ships
+        choice = "default" if hub.available_models("classifier") else "none"
+    if choice.lower() == "none":
+        return None, ""
+    model = hub.load_classifier(choice)
+    return model, choice if hub._is_name(choice) else str(hub.model_dir("classifier", choice))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(overrides_from_args(args))
     formats = tuple(args.format)
+    classifier, classifier_id = load_stage(args.classifier)
     labeller = catalogue_labeller(args.catalogue) if args.catalogue else None
     if args.input.is_dir():
         shard = parse_shard(args.shard) if args.shard else shard_from_env()
@@ -86,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             labeller=labeller,
             labeller_id=str(args.catalogue or ""),
             progress=cfg.progress,
+            classifier=classifier,
+            classifier_id=classifier_id,
         )
         print(
             f"{report.n_done} recording(s) done ({report.n_events} events), "
@@ -108,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         formats=formats,
         labeller=labeller,
         progress=cfg.progress,
+        classifier=classifier,
     )
     print(f"{len(found.events)} events in {found.duration_s:.1f} s written to {args.out}")
     return 0

@@ -9,7 +9,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train",
-        help="train a model (task=codec or task=lm)",
+        help="train a model (task=codec, lm or classifier)",
         description="Train a model. Arguments are Hydra overrides of conf/config.yaml, e.g. "
         "`dolphin train task=codec codec=tiny train=debug train.run_dir=runs/x` or "
         "`dolphin train task=lm lm=tiny lm_train.codec=runs/x/model`. "

@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -32,6 +33,9 @@ from dolphin.audio.io import audio_info
 from dolphin.detect.outputs import OutputPaths, write_detections
 from dolphin.detect.pipeline import Detections, DetectorConfig, detect_file
 from dolphin.errors import DolphinError
+
+if TYPE_CHECKING:
+    from dolphin.detect.classifier import EventClassifier
 
 #: File suffixes taken for audio in folder mode (case-insensitive).
 AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64")
@@ -149,6 +153,7 @@ def detect_recording(
     formats: tuple[str, ...] = ("raven",),
     labeller: Labeller | None = None,
     progress: bool = False,
+    classifier: EventClassifier | None = None,
 ) -> Detections:
     """Detect in one recording and write its files (table, contours, CSV / JSON if asked).
 
@@ -166,6 +171,9 @@ def detect_recording(
         Applied to the events before writing (:func:`catalogue_labeller`).
     progress : bool
         Show a progress bar in seconds of audio.
+    classifier : EventClassifier, optional
+        Second stage (:mod:`dolphin.detect.refine`) applied to the SP detections; skipped for
+        recordings below its ``min_sample_rate``.
 
     Returns
     -------
@@ -174,6 +182,13 @@ def detect_recording(
     total_s = round(audio_info(audio).duration_s, 1)  # a bad file fails before the bar shows
     with tqdm(total=total_s, unit="s", desc=Path(audio).name, disable=not progress) as bar:
         found = detect_file(audio, config, on_block=lambda done, _: bar.update(done - bar.n))
+    if classifier is not None and found.sample_rate >= classifier.config.min_sample_rate:
+        from dolphin.detect.refine import file_probabilities, refine_detections
+
+        probs = file_probabilities(
+            audio, classifier, channel=config.channel, block_s=config.block_s
+        )
+        found = refine_detections(found, probs, classifier.config, channel=config.channel + 1)
     if labeller is not None:
         found.events = labeller(found.events)
     paths.table.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +215,8 @@ def run_folder(
     labeller: Labeller | None = None,
     labeller_id: str = "",
     progress: bool = True,
+    classifier: EventClassifier | None = None,
+    classifier_id: str = "",
 ) -> BatchReport:
     """Detect in every recording of a folder (this shard's share), skipping finished ones.
 
@@ -219,6 +236,10 @@ def run_folder(
         Names the labeller in the settings digest (e.g. the catalogue path).
     progress : bool
         Show a progress bar over recordings.
+    classifier : EventClassifier, optional
+        Second stage applied to each recording's SP detections.
+    classifier_id : str
+        Names the classifier in the settings digest (shipped name or folder).
 
     Returns
     -------
@@ -237,7 +258,9 @@ def run_folder(
         raise DolphinError(f"{in_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)})")
     index, count = shard
     mine = every[index::count]
-    digest = settings_digest(config, *formats, labeller_id)
+    digest = settings_digest(
+        config, *formats, labeller_id, *([classifier_id] if classifier else [])
+    )
     report = BatchReport(n_files=len(mine))
     for rel in tqdm(mine, desc="detect", unit="file", disable=not progress):
         audio = in_dir / rel
@@ -246,7 +269,9 @@ def run_folder(
             report.n_skipped += 1
             continue
         try:
-            found = detect_recording(audio, paths, config, formats=formats, labeller=labeller)
+            found = detect_recording(
+                audio, paths, config, formats=formats, labeller=labeller, classifier=classifier
+            )
         except DolphinError as err:
             reason = str(err)
             report.failed.append((audio, reason if str(audio) in reason else f"{audio}: {reason}"))

@@ -51,6 +51,18 @@ def run_task(cfg: Any) -> Path:
             "lm_train": asdict(config.lm_train),
         }
         return train_lm(config.lm, config.codec, config.train, config.lm_train, config_dump=dump)
+    elif config.task == "classifier":
+        from dolphin.train.classifier import train_classifier
+
+        dump = {
+            "task": config.task,
+            "classifier": asdict(config.classifier),
+            "train": asdict(config.train),
+            "classifier_train": asdict(config.classifier_train),
+        }
+        return train_classifier(
+            config.classifier, config.train, config.classifier_train, config_dump=dump
+        )
     raise AssertionError(f"unhandled task {config.task}")  # DolphinConfig validates task
 
 

@@ -1,0 +1,191 @@
+"""Event classifier: feature and output shapes, chunking, save/load, the shipped model, refine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dolphin import hub
+from dolphin.annotations import BURST_PULSE, BUZZ, CLICK_TRAIN, NOISE, WHISTLE, Event
+from dolphin.detect.classifier import (
+    CLASSES,
+    ClassifierConfig,
+    DecisionConfig,
+    EventClassifier,
+    FrameProbs,
+)
+from dolphin.detect.features import FeatureConfig, compute_features, frame_targets
+from dolphin.detect.refine import refine_events
+from dolphin.errors import ConfigError
+from dolphin.synth.sounds import render_burst_pulse, render_buzz, render_click_train
+
+from .conftest import SR, add_at, background, whistle, whistle_contour
+
+
+def _tiny() -> EventClassifier:
+    torch.manual_seed(0)
+    cfg = ClassifierConfig(conv_channels=[4], freq_pools=[8], hidden=8, dilations=[1, 2])
+    return EventClassifier(cfg).eval()
+
+
+@pytest.fixture(scope="module")
+def shipped() -> EventClassifier:
+    return hub.load_classifier("default")
+
+
+@pytest.mark.parametrize("sample_rate", [96000, 192000, 384000])
+def test_features_have_one_shape_at_every_rate(sample_rate) -> None:
+    cfg = FeatureConfig()
+    x = np.random.default_rng(0).standard_normal(int(0.5 * sample_rate)) * 0.01
+    feats = compute_features(x, sample_rate=sample_rate, config=cfg)
+    assert feats.shape == (80, x.size // cfg.hop_length(sample_rate) + 1) == (80, 251)
+    assert np.abs(feats[64:]).max() <= 1.0  # interval rows are normalised autocovariances
+    assert feats.dtype == np.float32 and np.isfinite(feats).all()
+
+
+def test_a_whistle_lands_on_the_same_rows_at_96_and_192_khz(rng) -> None:
+    from dolphin.synth.sounds import render_whistle
+
+    contour = whistle_contour("up", f0_hz=6000.0, f1_hz=20000.0)
+    rows = []
+    for sr in (96000, 192000):
+        x = 0.05 * render_whistle(contour, sample_rate=sr, harmonics=(1.0,))
+        feats = compute_features(x, sample_rate=sr, config=FeatureConfig())
+        rows.append(np.argmax(feats[:48, 20:-20], axis=0))
+    assert np.mean(np.abs(rows[0] - rows[1]) <= 1) > 0.95
+
+
+def test_frame_targets_cover_event_spans() -> None:
+    events = [Event(0.1, 0.3, 0, 1, WHISTLE), Event(0.2, 0.25, 0, 1, BUZZ), Event(0, 1, 0, 1, "x")]
+    y = frame_targets(events, CLASSES, n_frames=100, hop_s=0.004)
+    assert y.shape == (4, 100)
+    assert y[0].nonzero()[0][[0, -1]].tolist() == [25, 75]
+    assert y[3].sum() == 13 and y[1:3].sum() == 0
+
+
+def test_network_output_shape_and_config_errors() -> None:
+    torch.manual_seed(0)
+    model = EventClassifier().eval()
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_var.uniform_(0.5, 2.0)  # make the folded inference path do some work
+        norm.weight.data.uniform_(-1.0, 1.0)
+    x = torch.randn(2, 1, 80, 201)
+    logits = model(x)
+    assert logits.shape == (2, 4, 100)
+    with torch.no_grad():  # the fast inference front end computes the same
+        torch.testing.assert_close(model(x), logits, atol=1e-5, rtol=1e-5)
+    assert sum(p.numel() for p in model.parameters()) < 200_000
+    with pytest.raises(ConfigError, match="freq_pools"):
+        ClassifierConfig(conv_channels=[8], freq_pools=[128])
+    with pytest.raises(ConfigError, match="hop_s"):
+        FeatureConfig(hop_s=0.0)
+
+
+def test_chunked_and_block_streamed_probabilities(rng) -> None:
+    model = _tiny()
+    x = background(3.0, rng)
+    add_at(x, whistle(whistle_contour()), 1.0)
+    whole = model.frame_probabilities(x, sample_rate=SR)
+    assert whole.probs.shape == (4, (x.size // 192 + 1) // 2) and whole.hop_s == 0.004
+    blocks = np.split(x, [1000, 70000, 70001, 200000])
+    streamed = model.stream_probabilities(blocks, sample_rate=SR)
+    np.testing.assert_array_equal(streamed.probs, whole.probs)  # block sizes do not matter
+    model.config.chunk_s, model.config.context_s = 0.7, 1.0
+    chunked = model.frame_probabilities(x, sample_rate=SR)
+    assert chunked.probs.shape == whole.probs.shape
+    assert np.abs(chunked.probs - whole.probs).max() < 0.02  # PCEN start-up only
+
+
+def test_save_load_gives_identical_outputs(tmp_path) -> None:
+    model = _tiny()
+    model.config.decision.keep_pulsed = 0.7
+    folder = model.save(tmp_path / "clf")
+    loaded = EventClassifier.load(folder)
+    assert loaded.config.to_dict() == model.config.to_dict()
+    x = torch.randn(1, 1, 80, 100)
+    assert torch.equal(loaded(x), model(x))
+    assert hub.load_classifier(folder).config.decision.keep_pulsed == 0.7
+    (folder / "config.json").write_text('{"format": "other"}')
+    with pytest.raises(Exception, match="not a dolphin-classifier-1"):
+        EventClassifier.load(folder)
+
+
+def _patch(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """1.5 s of ocean noise at 96 kHz with one sound from 0.3 s (noise only for 'noise')."""
+    x = background(1.5, rng)
+    kw = dict(sample_rate=SR, rng=rng, centre_hz=45000.0)
+    if kind == WHISTLE:
+        add_at(x, whistle(whistle_contour("convex", duration_s=0.8)), 0.3)
+    elif kind == CLICK_TRAIN:
+        add_at(
+            x, render_click_train(duration_s=1.0, ici_range_s=(0.05, 0.08), **kw).samples, 0.3, 0.3
+        )
+    elif kind == BURST_PULSE:
+        add_at(
+            x, render_burst_pulse(duration_s=0.8, ipi_range_s=(1e-3, 2e-3), **kw).samples, 0.3, 0.3
+        )
+    elif kind == BUZZ:
+        add_at(x, render_buzz(duration_s=0.8, **kw).samples, 0.3, 0.3)
+    return x
+
+
+@pytest.mark.parametrize("kind", [WHISTLE, CLICK_TRAIN, BURST_PULSE, BUZZ, NOISE])
+def test_shipped_model_labels_synthetic_sounds(shipped, kind) -> None:
+    verdict = shipped.classify_patch(_patch(kind, np.random.default_rng(3)), sample_rate=SR)
+    assert verdict.label == kind, verdict.scores
+    assert 0.5 <= verdict.score <= 1.0
+
+
+def test_refine_keeps_relabels_rejects_and_adds() -> None:
+    probs = np.zeros((4, 500), np.float32)  # 2 s at 4 ms
+    probs[0, 25:100] = 0.9  # a whistle at 0.1-0.4 s
+    probs[3, 150:200] = 0.8  # the SP click train at 0.6-0.8 s is a buzz
+    probs[2, 300:400] = 0.9  # a click train at 1.2-1.6 s, found in two SP fragments
+    probs[1, 430:480] = 0.9  # a burst pulse at 1.72-1.92 s the SP stage missed
+    fp = FrameProbs(probs, 0.004)
+    sp = [
+        Event(0.1, 0.4, 5e3, 9e3, WHISTLE, score=0.6),
+        Event(0.5, 0.55, 5e3, 9e3, WHISTLE, score=0.9),  # no CNN support: rejected
+        Event(0.6, 0.8, 2e4, 4e4, CLICK_TRAIN, score=0.7),
+        Event(1.21, 1.35, 2e4, 4e4, CLICK_TRAIN),
+        Event(1.45, 1.59, 2e4, 4e4, CLICK_TRAIN),
+    ]
+    cfg = ClassifierConfig(decision=DecisionConfig())
+    out = refine_events(sp, fp, cfg, sample_rate=SR)
+    assert [e.label for e in out] == [WHISTLE, BUZZ, CLICK_TRAIN, BURST_PULSE]
+    assert out[0].score == pytest.approx(0.9, abs=0.02) and out[0].extra["SP Score"] == "0.600"
+    assert (out[1].start_s, out[1].end_s) == (0.6, 0.8)  # SP times kept
+    assert out[2].start_s == pytest.approx(1.198) and out[2].end_s == pytest.approx(1.598)
+    assert out[3].extra["Source"] == "classifier" and out[3].high_hz == 48000.0
+    sp[2].label = BURST_PULSE  # burst pulse vs buzz: the SP label stands by default
+    assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BURST_PULSE
+    cfg.decision.sp_rate_label = False
+    assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BUZZ
+    cfg.decision.add_missed = False
+    assert [e.label for e in refine_events(sp, fp, cfg, sample_rate=SR)] == [
+        WHISTLE,
+        BUZZ,
+        CLICK_TRAIN,
+        CLICK_TRAIN,
+    ]
+
+
+def test_detect_cli_runs_the_classifier_stage(tmp_path, capsys) -> None:
+    from dolphin.annotations import read_raven
+    from dolphin.audio.io import write_audio
+    from dolphin.cli.main import main
+
+    x = _patch(WHISTLE, np.random.default_rng(4))
+    wav = write_audio(tmp_path / "rec.wav", x.astype(np.float32), SR)
+    tables = {}
+    for choice in ("none", "default"):
+        tables[choice] = tmp_path / f"{choice}.selections.txt"
+        argv = ["detect", "--no-progress", str(wav), "--out", str(tables[choice])]
+        assert main([*argv, "--classifier", choice]) == 0
+    plain, refined = (read_raven(tables[c]) for c in ("none", "default"))
+    assert [e.label for e in refined] == [WHISTLE] == [e.label for e in plain]
+    assert "SP Score" in refined[0].extra and "SP Score" not in plain[0].extra
+    argv = ["detect", "--no-progress", str(wav), "--out", str(tmp_path / "t.txt")]
+    assert main([*argv, "--classifier", "nosuchmodel"]) == 2
+    assert "no shipped classifier named 'nosuchmodel'" in capsys.readouterr().err
