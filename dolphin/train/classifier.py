@@ -24,7 +24,6 @@ loss), loadable with :meth:`dolphin.detect.classifier.EventClassifier.load`.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,8 @@ from dolphin.errors import ConfigError
 from dolphin.synth.scene import SceneConfig, derive_seed, make_scene
 from dolphin.train.checkpoint import find_latest_checkpoint, load_checkpoint, save_checkpoint
 from dolphin.train.codec_data import TRAIN_POPULATION_BASE, StepBatches
-from dolphin.train.loop import MetricsLog, TrainConfig, learning_rate, setup_runtime
+from dolphin.train.loop import TrainConfig, learning_rate, setup_runtime
+from dolphin.train.runner import run_steps
 
 #: Validation scenes take their seeds from ``train.seed + VAL_SEED_OFFSET``.
 VAL_SEED_OFFSET = 7919
@@ -171,6 +171,10 @@ class ClassifierTrainer:
             ids = [self.runtime.local_rank] if self.runtime.device.type == "cuda" else None
             self.net = DDP(self.model, device_ids=ids)
 
+    def export(self, folder: Path) -> None:
+        """Save the classifier (``config.json`` + ``model.safetensors``) to ``folder``."""
+        self.model.save(folder)
+
     def save(self) -> Path:
         """Write a checkpoint of the current step; returns its folder."""
         return save_checkpoint(
@@ -260,8 +264,6 @@ def train_classifier(
     Path
         ``run_dir/model``, loadable with :meth:`EventClassifier.load`.
     """
-    from tqdm import tqdm
-
     trainer = ClassifierTrainer(model_config, train)
     rt, run_dir = trainer.runtime, trainer.run_dir
     resumed = trainer.restore()
@@ -269,8 +271,6 @@ def train_classifier(
         run_dir.mkdir(parents=True, exist_ok=True)
         if config_dump is not None:
             (run_dir / "config.json").write_text(json.dumps(config_dump, indent=2) + "\n")
-    log = MetricsLog(run_dir, tensorboard=train.tensorboard, resume_step=trainer.step)
-    val_log = MetricsLog(run_dir, name="val.csv", resume_step=trainer.step)
     data = ClassifierCrops(task, model_config, seed=train.seed)
     val = validation_set(task, model_config, seed=train.seed)
     sampler = StepBatches(
@@ -283,54 +283,11 @@ def train_classifier(
         prefetch_factor=4 if train.num_workers else None,
         generator=torch.Generator(),  # keeps the loader off the global RNG (exact resume)
     )
-    bar = tqdm(
-        total=train.steps,
-        initial=trainer.step,
-        disable=not (train.progress and rt.is_main),
-        desc="classifier" + (" (resumed)" if resumed else ""),
-        dynamic_ncols=True,
+    desc = "classifier" + (" (resumed)" if resumed else "")
+    run_steps(
+        trainer, loader, val, train=train, desc=desc, best_key="val_loss", postfix_keys=("loss",)
     )
-    sums: dict[str, float] = {}
-    count, tick = 0, time.perf_counter()
-    try:
-        for batch in loader:
-            if trainer.step >= train.steps:
-                break
-            metrics = trainer.train_step(batch)
-            bar.update(1)
-            for key, value in metrics.items():
-                sums[key] = sums.get(key, 0.0) + value
-            count += 1
-            step = trainer.step
-            if step % train.log_every == 0 or step == train.steps:
-                means = {k: v / count for k, v in sums.items()}
-                means["steps_per_s"] = count / max(1e-9, time.perf_counter() - tick)
-                if rt.is_main:
-                    log.write(step, means)
-                bar.set_postfix(loss=f"{means['loss']:.4f}")
-                sums, count, tick = {}, 0, time.perf_counter()
-            if step % train.eval_every == 0 or step == train.steps:
-                scores = trainer.evaluate(val)
-                if rt.is_main:
-                    val_log.write(step, scores)
-                    trainer.model.save(run_dir / "model")
-                    if scores["val_loss"] < trainer.best_val:
-                        trainer.best_val = scores["val_loss"]
-                        trainer.model.save(run_dir / "best")
-            if rt.is_main and (step % train.ckpt_every == 0 or step == train.steps):
-                trainer.save()
-            if rt.distributed:
-                torch.distributed.barrier()
-    except KeyboardInterrupt:
-        if rt.is_main:
-            trainer.save()
-        raise
-    finally:
-        bar.close()
-        log.close()
-        val_log.close()
     if rt.is_main:
-        trainer.model.save(run_dir / "model")
         n_params = sum(p.numel() for p in trainer.model.parameters())
         summary = {"step": trainer.step, "best_val_loss": trainer.best_val, "parameters": n_params}
         (run_dir / "summary.json").write_text(json.dumps({**summary, **asdict(train)}, indent=2))
