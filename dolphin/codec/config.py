@@ -33,10 +33,10 @@ class CodecConfig:
     decoder_dim: int = 256  # channels of the decoder's frame-rate residual stack
     decoder_units: int = 3  # dilated residual units at the token frame rate
     decoder_upsample: int = 4  # decoder frames per token frame (decoder hop = hop_length / 4)
-    decoder_sub_dim: int = 128  # channels after upsampling to the decoder frame rate
-    decoder_sub_units: int = 2  # dilated residual units at the decoder frame rate
+    decoder_head_dim: int = 512  # hidden width of the per-frame MLP head; must reach ~n_bins
     decoder_window_hops: int = 4  # iSTFT window = 4 decoder hops (75 % overlap-add)
     max_log_magnitude: float = 3.0  # clamp of the predicted log-magnitude; keeps exp() finite
+    initial_log_magnitude: float = -10.0  # head bias at init: below the usual noise floor
     # --- residual vector quantizer
     n_codebooks: int = 8  # K: RVQ depth; bitrate = K * log2(codebook_size) * frame rate
     codebook_size: int = 1024  # N: entries per codebook (10 bits per code)
@@ -54,12 +54,12 @@ class CodecConfig:
             "latent_dim",
             "decoder_dim",
             "decoder_upsample",
-            "decoder_sub_dim",
+            "decoder_head_dim",
             "n_codebooks",
             "kmeans_iters",
         ):
             _check_positive_int(self, name)
-        for name in ("encoder_units", "decoder_units", "decoder_sub_units"):
+        for name in ("encoder_units", "decoder_units"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"codec.{name} must be an integer >= 0, got {value!r}")
@@ -96,10 +96,9 @@ class CodecConfig:
             raise ConfigError(
                 f"codec.quantizer_dropout must be in [0, 1], got {self.quantizer_dropout}"
             )
-        if not math.isfinite(self.max_log_magnitude):
-            raise ConfigError(
-                f"codec.max_log_magnitude must be finite, got {self.max_log_magnitude}"
-            )
+        for name in ("max_log_magnitude", "initial_log_magnitude"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"codec.{name} must be finite, got {getattr(self, name)}")
 
     # --- derived quantities
     @property
@@ -188,8 +187,7 @@ def tiny_config(**overrides: Any) -> CodecConfig:
         decoder_dim=64,
         decoder_units=2,
         decoder_upsample=2,
-        decoder_sub_dim=64,
-        decoder_sub_units=1,
+        decoder_head_dim=64,
         n_codebooks=4,
         codebook_size=64,
         kmeans_iters=5,

@@ -54,6 +54,8 @@ class CodecOutput:
     perplexity: torch.Tensor  # [n_q] codebook use in this batch
     n_q: int  # codebooks used (random under quantizer dropout)
     latent: torch.Tensor  # [B, D, T_frames] encoder output before quantization
+    spectrum: torch.Tensor  # [B, G, bins] complex decoder spectrum (G = T_frames * upsample)
+    target_spectrum: torch.Tensor  # [B, G, bins] the input's spectrum in the same framing
 
 
 class Codec(nn.Module):
@@ -260,9 +262,11 @@ class Codec(nn.Module):
         self._check_audio(audio, None)
         n_samples = audio.shape[-1]
         pad = -n_samples % self.hop_length
-        z = self.encoder(F.pad(audio, (0, pad)))  # [B, T_frames, D]
+        padded = F.pad(audio, (0, pad))
+        z = self.encoder(padded)  # [B, T_frames, D]
         q = self.quantizer(z.transpose(1, 2), n_q)
-        out = self.decoder(q.quantized.transpose(1, 2))[..., :n_samples]
+        spectrum = self.decoder.spectrum(q.quantized.transpose(1, 2))
+        out = self.decoder.istft(spectrum)[..., :n_samples]
         return CodecOutput(
             audio=out,
             codes=q.codes,
@@ -270,6 +274,8 @@ class Codec(nn.Module):
             perplexity=q.perplexity,
             n_q=q.n_q,
             latent=z.transpose(1, 2),
+            spectrum=spectrum,
+            target_spectrum=self.decoder.istft.analysis(padded),
         )
 
     # ----------------------------------------------------------------- streaming

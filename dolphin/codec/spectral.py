@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -41,11 +42,14 @@ def causal_frames(audio: torch.Tensor, *, n_fft: int, hop_length: int) -> torch.
 
 
 class CompressedSpectrum(nn.Module):
-    """Causal STFT returning a quarter-power compressed complex spectrum, real and imag stacked.
+    """Causal STFT returning a quarter-power compressed spectrum: real, imaginary and magnitude.
 
     ``Y = X / |X|**0.75`` (magnitude ``|X|**0.25``, phase of ``X``) maps a 60 dB range onto
     15 dB. The power is fixed at 1/4 because ``|X|**0.75 = sqrt(|X|) * sqrt(sqrt(|X|))`` needs
     only square roots, which IEEE 754 rounds exactly: :meth:`forward_exact` relies on that.
+    ``|Y|`` is given as well: from ``(Re Y, Im Y)`` alone, whose phase turns from frame to
+    frame, a small network cannot tell at which frequency the energy is (measured: an encoder
+    without ``|Y|`` never learned where a chirp was).
 
     Parameters
     ----------
@@ -72,8 +76,8 @@ class CompressedSpectrum(nn.Module):
 
     @property
     def n_features(self) -> int:
-        """Output features per frame: real and imaginary part of each bin."""
-        return 2 * self.n_bins
+        """Output features per frame: real and imaginary part of each bin, then magnitudes."""
+        return 3 * self.n_bins
 
     def _frames(self, audio: torch.Tensor, cache: dict[str, Any] | None) -> torch.Tensor:
         x = audio[:, 0]
@@ -88,13 +92,17 @@ class CompressedSpectrum(nn.Module):
 
     @staticmethod
     def _compress(spec: torch.Tensor) -> torch.Tensor:
-        """``[..., bins]`` complex -> ``[..., 2 * bins]`` interleaved ``(Re Y, Im Y)``."""
+        """``[..., bins]`` complex -> ``[..., 3 * bins]``: interleaved ``(Re Y, Im Y)``, ``|Y|``."""
         parts = torch.view_as_real(spec)  # [..., bins, 2]
         re, im = parts[..., 0], parts[..., 1]
         # The floor keeps silence at 0 / tiny = 0 and the gradient finite.
         mag = torch.sqrt(re * re + im * im + 1e-20)
         root = torch.sqrt(mag)
-        return (parts / (root * torch.sqrt(root))[..., None]).flatten(-2)
+        quarter = torch.sqrt(root)  # |X| ** 0.25 = |Y|
+        # |Y| less its value at the floor, so that silence stays exactly 0.
+        floor = torch.sqrt(torch.sqrt(torch.sqrt(mag.new_tensor(1e-20))))
+        compressed = (parts / (root * quarter)[..., None]).flatten(-2)
+        return torch.cat([compressed, quarter - floor], dim=-1)
 
     def forward(self, audio: torch.Tensor, cache: dict[str, Any] | None = None) -> torch.Tensor:
         """Spectrum of the frames ending in ``audio`` (float path, used in training).
@@ -109,7 +117,7 @@ class CompressedSpectrum(nn.Module):
         Returns
         -------
         Tensor
-            ``[B, T / hop_length, 2 * n_bins]``: ``Re(Y_0), Im(Y_0), Re(Y_1), ...``.
+            ``[B, T / hop_length, 3 * n_bins]``: ``Re(Y_0), Im(Y_0), Re(Y_1), ..., |Y_0|, |Y_1|, ...``.
         """
         frames = self._frames(audio, cache) * self.window
         return self._compress(torch.fft.rfft(frames, dim=-1))
@@ -124,7 +132,7 @@ class CompressedSpectrum(nn.Module):
         Returns
         -------
         Tensor
-            ``[B, T / hop_length, 2 * n_bins]`` float32.
+            ``[B, T / hop_length, 3 * n_bins]`` float32.
         """
         frames = self._frames(audio.float(), cache) * self.window
         n_frames = frames.shape[1]
@@ -169,6 +177,27 @@ class CausalISTFT(nn.Module):
     def latency_samples(self) -> int:
         """Samples held back until later segments are added: ``n_fft - hop_length``."""
         return self.n_fft - self.hop_length
+
+    def analysis(self, audio: torch.Tensor) -> torch.Tensor:
+        """The spectrum that :meth:`forward` turns back into ``audio`` exactly.
+
+        Segment ``g`` is the Hann-windowed span ending at sample ``(g + 1) * hop_length``
+        (zeros before time 0), transformed with ``norm="forward"``: a sinusoid of amplitude
+        ``A`` peaks at about ``A / 4``. This is the target of a decoder's predicted spectrum.
+
+        Parameters
+        ----------
+        audio : Tensor
+            ``[B, 1, T]`` with ``T`` a multiple of ``hop_length``.
+
+        Returns
+        -------
+        Tensor
+            Complex ``[B, T / hop_length, n_fft // 2 + 1]``.
+        """
+        x = F.pad(audio[:, 0], (self.n_fft - self.hop_length, 0))
+        frames = x.unfold(-1, self.n_fft, self.hop_length)
+        return torch.fft.rfft(frames * self.window, dim=-1, norm="forward")
 
     def forward(self, spec: torch.Tensor, cache: dict[str, Any] | None = None) -> torch.Tensor:
         """Overlap-add the segments of ``spec``.

@@ -1,7 +1,8 @@
 """Codec training (``dolphin train task=codec``): reconstruction + adversarial, resumable, DDP.
 
 Each step encodes and decodes a batch of crops, scores the reconstruction with the
-multi-resolution STFT, full-band log-filterbank and waveform losses, adds the commitment loss
+multi-resolution STFT, full-band log-filterbank and waveform losses and the decoder spectrum's
+compressed-magnitude and phase-difference losses, adds the commitment loss
 and, once ``adversarial_start_step`` is reached, the multi-scale STFT discriminator's hinge loss
 and feature matching. Terms that depend on the decoded audio are either summed with fixed
 weights or passed through the EnCodec gradient balancer (``loss.balancer=true``).
@@ -29,7 +30,12 @@ from dolphin.codec.discriminator import (
     hinge_discriminator_loss,
     hinge_generator_loss,
 )
-from dolphin.codec.losses import LossBalancer, ReconstructionLoss, feature_matching_loss
+from dolphin.codec.losses import (
+    LossBalancer,
+    ReconstructionLoss,
+    feature_matching_loss,
+    spectrum_losses,
+)
 from dolphin.errors import ConfigError
 from dolphin.train.checkpoint import find_latest_checkpoint, load_checkpoint, save_checkpoint
 from dolphin.train.codec_data import CodecCrops, CodecDataConfig, StepBatches, validation_batch
@@ -44,6 +50,8 @@ class CodecLossConfig:
     stft_weight: float = 1.0  # multi-resolution log-STFT magnitude loss
     mel_weight: float = 1.0  # full-band log-filterbank loss (500 Hz to Nyquist, not a speech mel)
     waveform_weight: float = 0.1  # waveform L1: keeps phase and clicks' polarity honest
+    spectrum_weight: float = 4.0  # compressed-magnitude error of the decoder's own spectrum
+    phase_weight: float = 1.0  # instantaneous-frequency + group-delay error of that spectrum
     commitment_weight: float = 1.0  # pulls encoder outputs towards their codes
     balancer: bool = False  # EnCodec gradient balancer instead of fixed weights
     adversarial: bool = True  # train the MS-STFT discriminator and use its losses
@@ -207,7 +215,12 @@ class CodecTrainer:
             terms["feat"] = feature_matching_loss(fake.features, real.features)
             metrics["d_loss"] = float(d_loss.detach())
         self.opt.zero_grad(set_to_none=True)
-        commit = loss_cfg.commitment_weight * out.commitment_loss
+        spec_mag, spec_phase = spectrum_losses(out.spectrum, out.target_spectrum)
+        commit = (
+            loss_cfg.commitment_weight * out.commitment_loss
+            + loss_cfg.spectrum_weight * spec_mag
+            + loss_cfg.phase_weight * spec_phase
+        )
         if self.balancer is not None:
             commit.backward(retain_graph=True)
             self.balancer.backward(terms, out.audio)
@@ -224,6 +237,8 @@ class CodecTrainer:
         metrics.update({k: float(v.detach()) for k, v in terms.items()})
         metrics.update(
             commit=float(out.commitment_loss.detach()),
+            spec_mag=float(spec_mag.detach()),
+            spec_phase=float(spec_phase.detach()),
             perplexity=float(out.perplexity.float().mean()),
             n_q=float(out.n_q),
             lr=lr,
@@ -240,6 +255,9 @@ class CodecTrainer:
             out = self.codec(x, n_q=n_q)
             for name, value in self.recon(out.audio, x).as_dict().items():
                 result[f"{tag}_{name}"] = float(value)
+            spec_mag, spec_phase = spectrum_losses(out.spectrum, out.target_spectrum)
+            result[f"{tag}_spec_mag"] = float(spec_mag)
+            result[f"{tag}_spec_phase"] = float(spec_phase)
             result[f"{tag}_sisnr_db"] = float(si_snr_db(out.audio, x).median())
         self.codec.train()
         return result
@@ -304,10 +322,10 @@ def train_codec(
         val,
         train=train,
         desc=desc,
-        best_key="val_mel",
+        best_key="val_spec_mag",
         postfix_keys=("mel", "stft"),
     )
     if rt.is_main:
-        summary = {"step": trainer.step, "best_val_mel": trainer.best_val, **asdict(train)}
+        summary = {"step": trainer.step, "best_val_spec_mag": trainer.best_val, **asdict(train)}
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return run_dir / "model"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from dolphin.codec.discriminator import (
@@ -19,9 +21,11 @@ from dolphin.codec.losses import (
     ReconstructionLoss,
     feature_matching_loss,
     log_filterbank,
+    spectrum_losses,
     waveform_l1,
     window_samples,
 )
+from dolphin.codec.spectral import CausalISTFT
 
 from .conftest import make_chirp, make_noise
 
@@ -106,3 +110,35 @@ def test_discriminator_outputs_and_gan_losses() -> None:
     assert torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
     d_grads = [p.grad for p in disc.parameters() if p.grad is not None]
     assert d_grads and all(torch.isfinite(g).all() for g in d_grads)
+
+
+def _tone(freq_hz: float, amplitude: float, n: int = 9600, sr: int = 48000) -> torch.Tensor:
+    t = torch.arange(n, dtype=torch.float64) / sr
+    return (amplitude * torch.sin(2 * math.pi * freq_hz * t)).float()[None, None]
+
+
+def test_decoder_analysis_is_inverted_by_the_istft() -> None:
+    istft = CausalISTFT(n_fft=480, hop_length=120)
+    x = torch.randn(2, 1, 2400)
+    # Offline, the last n_fft - hop samples are still partial sums (no later segment).
+    complete = x.shape[-1] - istft.latency_samples
+    assert torch.allclose(istft(istft.analysis(x))[..., :complete], x[..., :complete], atol=1e-5)
+
+
+def test_spectrum_losses_see_a_missing_whistle_that_log_losses_average_away() -> None:
+    istft = CausalISTFT(n_fft=480, hop_length=120)
+    noise = 0.003 * torch.randn(1, 1, 9600, generator=torch.Generator().manual_seed(0))
+    target = istft.analysis(noise + _tone(9000.0, 0.1))
+    matched = spectrum_losses(target, target)
+    assert float(matched[0]) < 1e-5 and float(matched[1]) < 1e-3
+    floor_only = istft.analysis(noise)  # the whistle is missing, the noise floor is right
+    loud_floor = istft.analysis(2.0 * noise + _tone(9000.0, 0.1))  # floor 6 dB high, whistle ok
+
+    def log_l1(pred: torch.Tensor) -> float:
+        return float((torch.log(pred.abs() + 1e-6) - torch.log(target.abs() + 1e-6)).abs().mean())
+
+    # Log-magnitude L1 prefers losing the whistle to a wrong noise floor; these losses do not.
+    assert log_l1(floor_only) < log_l1(loud_floor)
+    missing, phase = spectrum_losses(floor_only, target)
+    assert float(missing) > 3 * float(spectrum_losses(loud_floor, target)[0])
+    assert 0.0 < float(phase) <= 2.0

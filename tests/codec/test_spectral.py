@@ -13,7 +13,7 @@ def test_frames_end_at_the_frame_end_no_lookahead() -> None:
     y = x.clone()
     y[..., 160:] = torch.randn(160)  # change the future from frame 5 on
     fx, fy = spec(x), spec(y)
-    assert fx.shape == (1, 10, 2 * 33)
+    assert fx.shape == (1, 10, 3 * 33)
     assert torch.equal(fx[:, :5], fy[:, :5])
     assert not torch.equal(fx[:, 5], fy[:, 5])
 
