@@ -14,7 +14,7 @@ runs :class:`dolphin.detect.pipeline.Detector` (SP) and then the event classifie
   (:func:`dolphin.detect.evaluate.score_contours`: 350 Hz, ground truth >= 150 ms with >= 30 % of
   points at >= 10 dB SNR, >= 30 % coverage);
 * speed in multiples of real time on one core (process pinned to one CPU, one BLAS / torch
-  thread), SP and CNN stage separately, on one 60 s scene;
+  thread), SP and CNN stage separately, on one 60 s scene (median of ``--repeats`` runs);
 * whistle-type clustering ARI, read from ``benchmarks/results/whistle_types.json``;
 * real recordings under ``/work/shared/data/real`` when present (skipped otherwise): the
   PAMGuard dolphin whistle clip (48 kHz, resampled to 96 kHz for the CNN), SP whistle events and
@@ -144,24 +144,28 @@ def run_level(snr_db: float, seeds: list[int], duration_s: float, model: EventCl
     return {"snr_db": snr_db, "sp": sp.result(), "sp_cnn": cnn.result()}
 
 
-def measure_speed(model: EventClassifier, duration_s: float = 60.0) -> dict:
-    """CPU seconds of the SP chain and of the CNN stage on one 60 s, 10 dB scene."""
+def measure_speed(model: EventClassifier, duration_s: float = 60.0, repeats: int = 3) -> dict:
+    """CPU seconds of the SP chain and of the CNN stage on one 60 s, 10 dB scene (medians)."""
     x = make_scene(scene_config(10.0, duration_s), seed=999).samples[0]
     model.frame_probabilities(x[: SAMPLE_RATE * 2], sample_rate=SAMPLE_RATE)  # warm-up
-    t0 = time.process_time()
-    found = Detector(sample_rate=SAMPLE_RATE).detect(x)
-    t1 = time.process_time()
-    probs = model.frame_probabilities(x, sample_rate=SAMPLE_RATE)
-    refine_events(found.events, probs, model.config, sample_rate=SAMPLE_RATE)
-    t2 = time.process_time()
-    sp, cnn = t1 - t0, t2 - t1
+    runs = []
+    for _ in range(repeats):  # a loaded machine varies by ~10 % from run to run
+        t0 = time.process_time()
+        found = Detector(sample_rate=SAMPLE_RATE).detect(x)
+        t1 = time.process_time()
+        probs = model.frame_probabilities(x, sample_rate=SAMPLE_RATE)
+        refine_events(found.events, probs, model.config, sample_rate=SAMPLE_RATE)
+        runs.append((t1 - t0, time.process_time() - t1))
+    sp, cnn = (float(np.median(v)) for v in zip(*runs, strict=True))
+    both = float(np.median([a + b for a, b in runs]))
     return {
         "audio_s": duration_s,
-        "cpu_s": {"sp": sp, "cnn": cnn},
+        "repeats": repeats,
+        "cpu_s": {"sp": sp, "cnn": cnn, "all": both},
         "x_realtime": {
             "sp": duration_s / sp,
             "cnn": duration_s / cnn,
-            "all": duration_s / (sp + cnn),
+            "all": duration_s / both,
         },
     }
 
@@ -231,6 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--snrs", type=float, nargs="+", default=[0.0, 5.0, 10.0, 20.0])
     parser.add_argument("--first-seed", type=int, default=0, help="held-out seeds start here")
     parser.add_argument("--classifier", default="default", help="shipped name or model folder")
+    parser.add_argument("--repeats", type=int, default=3, help="speed runs (the median counts)")
     parser.add_argument("--out", type=Path, default=RESULTS / "detect.json")
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = list(range(args.first_seed, args.first_seed + args.scenes))
     start = time.perf_counter()
     levels = [run_level(snr, seeds, args.duration, model) for snr in args.snrs]
-    speed = measure_speed(model)
+    speed = measure_speed(model, repeats=args.repeats)
     print_table(levels, speed)
     ari, real = clustering_ari(), real_recordings(model)
     if ari:

@@ -54,6 +54,8 @@ CLASSES = (WHISTLE, BURST_PULSE, CLICK_TRAIN, BUZZ)
 PULSED = (BURST_PULSE, CLICK_TRAIN, BUZZ)
 FORMAT = "dolphin-classifier-1"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+#: Output columns per time tile of the inference front end (~1 MB of first-layer output).
+FRONTEND_TILE = 256
 
 
 @dataclass
@@ -163,6 +165,15 @@ class EventLabel:
     scores: dict[str, float]
 
 
+def _pool_relu(z: torch.Tensor, kf: int, kt: int) -> torch.Tensor:
+    """Max-pool ``[B, C, F, T]`` by ``(kf, kt)`` (remainders dropped), then ReLU in place."""
+    (nf, nt) = z.shape[2:]
+    z = z[:, :, : nf - nf % kf, : nt - nt % kt]
+    z = reduce(torch.maximum, [z[:, :, i::kf] for i in range(kf)])  # strided slices beat
+    z = reduce(torch.maximum, [z[..., i::kt] for i in range(kt)])  # max_pool2d on a CPU
+    return torch.relu_(z)
+
+
 class _Residual(nn.Module):
     """``x + conv1x1(relu(bn(dilated conv3(x))))`` over ``[B, C, T]``."""
 
@@ -221,24 +232,61 @@ class EventClassifier(nn.Module):
         return self.head(self.blocks(self.project(z)))
 
     def _fast_frontend(self, z: torch.Tensor) -> torch.Tensor:
-        """The 2-D front end in inference: batch norm folded into the convolutions and pooling
-        before the ReLU (they commute), ~2x faster on a CPU; equal up to float rounding."""
+        """The 2-D front end in inference, equal up to float rounding, ~3x faster on a CPU.
+
+        Batch norm is folded into the convolutions and pooling comes before the ReLU (they
+        commute). The image is run in time tiles of :data:`FRONTEND_TILE` output columns (each
+        with the few columns of halo its convolutions need): the first layer's output, 16x the
+        input, then stays in the CPU cache between convolution and pooling instead of going
+        through memory (a 20 s chunk's is ~40 MB).
+        """
         layers = list(self.frontend)
         z = layers[0](z)
+        stages = []
         for conv, norm, _, pool in zip(*[iter(layers[1:])] * 4, strict=True):
             scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
             bias = (conv.bias - norm.running_mean) * scale + norm.bias
-            z = nn.functional.conv2d(z, conv.weight * scale[:, None, None, None], bias, padding=1)
-            (kf, kt), (nf, nt) = pool.kernel_size, z.shape[2:]
-            z = z[:, :, : nf - nf % kf, : nt - nt % kt]
-            z = reduce(torch.maximum, [z[:, :, i::kf] for i in range(kf)])  # strided slices beat
-            z = reduce(torch.maximum, [z[..., i::kt] for i in range(kt)])  # max_pool2d on a CPU
-            z = torch.relu_(z)
+            stages.append((conv.weight * scale[:, None, None, None], bias, *pool.kernel_size))
+        lengths = [z.shape[-1]]  # input columns of each stage, then the output's
+        for *_, kt in stages:
+            lengths.append(lengths[-1] // kt)
+        if lengths[-1] == 0:
+            return self._untiled(z, stages)
+
+        def needed(start: int, stop: int) -> list[tuple[int, int]]:
+            """Input columns ``[a, b)`` of every stage for output columns ``[start, stop)``."""
+            spans = []
+            for *_, kt in reversed(stages):
+                start, stop = start * kt - 1, stop * kt + 1  # +-1: the 3-wide convolution
+                spans.append((start, stop))
+            return spans[::-1]
+
+        left = -needed(0, 1)[0][0]
+        right = max(needed(lengths[-1] - 1, lengths[-1])[0][1] - lengths[0], 0)
+        z = nn.functional.pad(z, (left, right))  # the convolutions' zero padding in time
+        tiles = []
+        for start in range(0, lengths[-1], FRONTEND_TILE):
+            spans = needed(start, min(start + FRONTEND_TILE, lengths[-1]))
+            y = z[..., spans[0][0] + left : spans[0][1] + left]
+            for i, (weight, bias, kf, kt) in enumerate(stages):
+                y = nn.functional.conv2d(y, weight, bias, padding=(1, 0))
+                y = _pool_relu(y, kf, kt)
+                if i + 1 < len(stages):  # columns outside the image are the next zero padding
+                    a = spans[i + 1][0]
+                    y[..., : max(-a, 0)] = 0.0
+                    y[..., max(lengths[i + 1] - a, 0) :] = 0.0
+            tiles.append(y)
+        return torch.cat(tiles, dim=-1)
+
+    @staticmethod
+    def _untiled(z: torch.Tensor, stages: list) -> torch.Tensor:
+        for weight, bias, kf, kt in stages:
+            z = _pool_relu(nn.functional.conv2d(z, weight, bias, padding=1), kf, kt)
         return z
 
     # --- inference ------------------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _chunk_probs(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
         feats = compute_features(x, sample_rate=sample_rate, config=self.config.features)
         device = next(self.parameters()).device

@@ -31,17 +31,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
+import scipy.signal
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfilt
 
 from dolphin.annotations import Event
-from dolphin.audio.spectral import pcen, power_spectrogram
+from dolphin.audio.spectral import pcen
 from dolphin.errors import ConfigError
 
 #: Sub-frames of the pulse spectrogram per output column.
 PULSE_SUBFRAMES = 4
 #: Envelope samples per column of the interval rows.
 ICI_SUBBINS = 16
+#: STFT frames computed and pooled at a time (a few hundred kB: the spectra stay in cache).
+STFT_BLOCK = 512
 
 
 @dataclass
@@ -104,19 +108,48 @@ def _band_index(freqs_hz: np.ndarray, edges_hz: np.ndarray) -> list[tuple[int, i
     return out
 
 
-def _pool_bands(spec_power: np.ndarray, bands: list[tuple[int, int]], how: str) -> np.ndarray:
-    """``[F_stft, M]`` power -> ``[n_bands, M]`` by max or mean over each band's bins."""
-    frames = spec_power.T  # the STFT's own contiguous [M, F_stft] layout: reductions run fast
-    frames = np.concatenate([frames, np.zeros_like(frames[:, :1])], axis=1)  # stop == F is valid
-    full = [k for k, (start, stop) in enumerate(bands) if stop > start]
-    bounds = np.array([bands[k] for k in full], dtype=np.intp).ravel()
-    out = np.zeros((len(bands), frames.shape[0]), frames.dtype)
-    if full:
-        ufunc = np.maximum if how == "max" else np.add
-        pooled = ufunc.reduceat(frames, bounds, axis=1)[:, ::2].T  # [start, stop) of each band
-        if how != "max":
-            pooled = pooled / np.diff(bounds)[::2, None]
-        out[full] = pooled
+def _band_spectrogram(
+    x: np.ndarray, *, sample_rate: int, n_fft: int, hop: int, edges_hz: np.ndarray, how: str
+) -> np.ndarray:
+    """Band powers of a centred Hann STFT, ``[n_bands, M]`` float32.
+
+    Frame ``m`` is centred on sample ``m * hop`` (``n_fft // 2`` zeros padded at both ends, as
+    :func:`~dolphin.audio.spectral.power_spectrogram` with ``center=True``, whose values these
+    are); each band of ``edges_hz`` takes the ``how`` (``"max"`` or ``"mean"``) of the power
+    of its bins (:func:`_band_index`), zero for bands above Nyquist. Frames go through the FFT
+    and the pooling :data:`STFT_BLOCK` at a time, so the spectra stay in the CPU cache and
+    only the bins of the bands are squared.
+    """
+    half = n_fft // 2
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, half), n_fft)[::hop]
+    bands = _band_index(np.fft.rfftfreq(n_fft, d=1.0 / sample_rate), edges_hz)
+    out = np.zeros((len(bands), frames.shape[0]), np.float32)
+    full = np.array([k for k, (start, stop) in enumerate(bands) if stop > start], np.intp)
+    if full.size == 0:
+        return out
+    starts = np.array([bands[k][0] for k in full], np.intp)
+    widths = np.array([bands[k][1] - bands[k][0] for k in full], np.intp)
+    lo, hi = int(starts.min()), int((starts + widths).max())
+    starts -= lo
+    # Bin k of every band that has one, in order: the same sums and maxima as reducing each
+    # band's bins left to right.
+    offsets = [(k, np.flatnonzero(widths > k)) for k in range(int(widths.max()))]
+    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    for m0 in range(0, frames.shape[0], STFT_BLOCK):
+        spec = scipy.fft.rfft(frames[m0 : m0 + STFT_BLOCK] * window, axis=-1)[:, lo:hi]
+        power = spec.real**2 + spec.imag**2
+        pooled = power[:, starts]
+        for k, which in offsets[1:]:
+            column = power[:, starts[which] + k]
+            if which.size == starts.size:
+                (np.maximum if how == "max" else np.add)(pooled, column, out=pooled)
+            elif how == "max":
+                pooled[:, which] = np.maximum(pooled[:, which], column)
+            else:
+                pooled[:, which] += column
+        out[full, m0 : m0 + STFT_BLOCK] = pooled.T
+    if how != "max":
+        out[full] /= widths[:, None].astype(np.float32)
     return out
 
 
@@ -126,6 +159,17 @@ def _pulse_band(low_hz: float, high_hz: float, sample_rate: int) -> np.ndarray:
     return butter(
         4, [min(low_hz, 0.5 * high), high], btype="bandpass", fs=sample_rate, output="sos"
     )
+
+
+def _window_mean_at(a: np.ndarray, window: int, at: np.ndarray) -> np.ndarray:
+    """``uniform_filter1d(a, window, mode="nearest")[at]`` from a cumulative sum: the rows need
+    the moving mean at one envelope value in 16 only."""
+    before = window // 2
+    padded = np.concatenate(
+        [np.zeros(1), np.full(before, a[0]), a, np.full(window - before - 1, a[-1])]
+    )
+    total = np.cumsum(padded)
+    return (total[at + window] - total[at]) / window
 
 
 def _interval_rows(x: np.ndarray, sr: int, hop: int, n_cols: int, cfg: FeatureConfig) -> np.ndarray:
@@ -141,15 +185,15 @@ def _interval_rows(x: np.ndarray, sr: int, hop: int, n_cols: int, cfg: FeatureCo
     window = max(2, int(round(cfg.ici_window_s * sr / width)))
     dev = env - uniform_filter1d(env, window, mode="nearest")
     centres = np.minimum(np.round(np.arange(n_cols) * hop / width).astype(int), n_env - 1)
-    power = uniform_filter1d(dev * dev, window, mode="nearest")[centres]
+    power = _window_mean_at(dev * dev, window, centres)
     lags = np.geomspace(cfg.ici_min_s, cfg.ici_max_s, cfg.n_ici_bins) * sr / width
     for k, lag in enumerate(np.maximum(1, np.round(lags).astype(int))):
         if lag >= n_env:
             break
         product = np.zeros_like(dev)
         product[:-lag] = dev[:-lag] * dev[lag:]
-        cov = uniform_filter1d(product, window, mode="nearest")
-        out[k] = cov[np.maximum(centres - lag // 2, 0)] / np.maximum(power, 1e-30)
+        cov = _window_mean_at(product, window, np.maximum(centres - lag // 2, 0))
+        out[k] = cov / np.maximum(power, 1e-30)
     return np.clip(out, -1.0, 1.0)
 
 
@@ -188,16 +232,18 @@ def compute_features(x: np.ndarray, *, sample_rate: int, config: FeatureConfig) 
     n_cols = x.size // hop + 1
     n_fft = _n_fft(cfg.tonal_frame_s, sr)
     padded = x if x.size >= n_fft else np.pad(x, (0, n_fft - x.size))
-    spec = power_spectrogram(padded, sample_rate=sr, n_fft=n_fft, hop_length=hop)
     edges = np.linspace(cfg.fmin_hz, cfg.tonal_fmax_hz, cfg.n_tonal_bins + 1)
-    tonal = _pool_bands(spec.power, _band_index(spec.freqs_hz, edges), "max")
+    tonal = _band_spectrogram(
+        padded, sample_rate=sr, n_fft=n_fft, hop=hop, edges_hz=edges, how="max"
+    )
     tonal = pcen(tonal, sample_rate=sr, hop_length=hop, time_constant_s=cfg.time_constant_s)
     sub_hop = max(1, int(round(hop / PULSE_SUBFRAMES)))
     n_fft = _n_fft(cfg.pulse_frame_s, sr)
     padded = x if x.size >= n_fft else np.pad(x, (0, n_fft - x.size))
-    spec = power_spectrogram(padded, sample_rate=sr, n_fft=n_fft, hop_length=sub_hop)
     edges = np.linspace(cfg.pulse_fmin_hz, cfg.pulse_fmax_hz, cfg.n_pulse_bins + 1)
-    pulse = _pool_bands(spec.power, _band_index(spec.freqs_hz, edges), "mean")
+    pulse = _band_spectrogram(
+        padded, sample_rate=sr, n_fft=n_fft, hop=sub_hop, edges_hz=edges, how="mean"
+    )
     pulse = pcen(pulse, sample_rate=sr, hop_length=sub_hop, time_constant_s=cfg.time_constant_s)
     # Each sub-frame goes to the column nearest its centre; the column keeps the largest value.
     column = np.minimum(np.round(np.arange(pulse.shape[1]) * sub_hop / hop).astype(int), n_cols - 1)

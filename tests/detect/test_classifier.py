@@ -189,3 +189,50 @@ def test_detect_cli_runs_the_classifier_stage(tmp_path, capsys) -> None:
     argv = ["detect", "--no-progress", str(wav), "--out", str(tmp_path / "t.txt")]
     assert main([*argv, "--classifier", "nosuchmodel"]) == 2
     assert "no shipped classifier named 'nosuchmodel'" in capsys.readouterr().err
+
+
+def test_tiled_front_end_equals_the_plain_one_across_tiles() -> None:
+    torch.manual_seed(1)
+    model = EventClassifier().eval()
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.running_mean.uniform_(-1.0, 1.0)
+    for n_cols in (3, 511, 512, 513, 1537):  # around the 256-column output tiles
+        x = torch.randn(1, 1, 80, n_cols)
+        with torch.inference_mode():
+            tiled = model(x)
+        plain = model(x).detach()  # with gradients on, forward takes the plain nn.Sequential
+        torch.testing.assert_close(tiled, plain, atol=1e-5, rtol=1e-5)
+
+
+def test_band_spectrogram_pools_the_stft_power() -> None:
+    from dolphin.audio.spectral import power_spectrogram
+    from dolphin.detect.features import _band_index, _band_spectrogram
+
+    x = np.random.default_rng(2).standard_normal(20000).astype(np.float32)
+    for sr, n_fft, hop, edges, how in (
+        (96000, 384, 192, np.linspace(2000, 32000, 49), "max"),
+        (96000, 96, 48, np.linspace(10000, 48000, 17), "mean"),
+        (48000, 48, 24, np.linspace(10000, 48000, 17), "mean"),  # bands above Nyquist
+    ):
+        spec = power_spectrogram(x, sample_rate=sr, n_fft=n_fft, hop_length=hop)
+        expected = np.zeros((len(edges) - 1, spec.power.shape[1]), np.float32)
+        for k, (start, stop) in enumerate(_band_index(spec.freqs_hz, edges)):
+            if stop > start:
+                rows = spec.power[start:stop]
+                expected[k] = rows.max(axis=0) if how == "max" else rows.mean(axis=0)
+        got = _band_spectrogram(x, sample_rate=sr, n_fft=n_fft, hop=hop, edges_hz=edges, how=how)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+
+
+def test_window_mean_at_equals_the_uniform_filter() -> None:
+    from scipy.ndimage import uniform_filter1d
+
+    from dolphin.detect.features import _window_mean_at
+
+    rng = np.random.default_rng(3)
+    for n, window in ((1000, 256), (10, 256), (500, 7), (300, 2)):
+        a = rng.standard_normal(n)
+        at = rng.integers(0, n, 40)
+        expected = uniform_filter1d(a, window, mode="nearest")[at]
+        np.testing.assert_allclose(_window_mean_at(a, window, at), expected, atol=1e-12)

@@ -21,3 +21,10 @@ def test_equal_to_numpy_bit_for_bit(dtype):
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
         median = np.median(x, axis=1)
         assert row_median(x).dtype == median.dtype and np.array_equal(row_median(x), median)
+
+
+def test_presorted_rows_skip_the_sort():
+    x = np.random.default_rng(1).standard_normal((7, 99)).astype(np.float32)
+    rows = np.sort(x, axis=1).astype(np.float64)
+    expected = np.percentile(x.astype(np.float64), (20.0, 50.0), axis=1)
+    assert np.array_equal(row_percentiles(rows, (20.0, 50.0), presorted=True), expected)
