@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[dev,realtime,notebooks]"
 	touch $(STAMP)
 
+# The main job (conf/demo.yaml): scene, codec, LM, detection, whistle types, CHAT rehearsal, and a
+# report in outputs/demo/<UTC time>/report.md. Options go through DEMO_ARGS, e.g.
+#   make demo DEMO_ARGS="--input my_recording.flac"   or   DEMO_ARGS="synth.duration_s=30"
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/dolphin synth --out outputs/demo --duration-s 20 --sample-rate 96000 --seed 0 --n-files 2
-	$(BIN)/dolphin detect outputs/demo --out outputs/demo/detections --no-progress
-	$(BIN)/dolphin info outputs/demo/scene_0000_*.wav
+	$(BIN)/dolphin demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from dolphin import __version__
 from dolphin.errors import DolphinError
 
 #: Subcommand modules in ``dolphin.cli``; each defines ``add_parser(subparsers)``.
-SUBCOMMANDS = ("synth", "info", "codec", "whistles", "train", "detect", "lm", "chat")
+SUBCOMMANDS = ("synth", "info", "codec", "whistles", "train", "detect", "lm", "chat", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
