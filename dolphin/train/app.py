@@ -2,7 +2,9 @@
 
 ``python -m dolphin.train.app task=codec codec=tiny train=debug`` trains once;
 ``python -m dolphin.train.app -m codec.n_codebooks=4,8`` sweeps, each job in its own folder
-(``train.run_dir`` is set to Hydra's job output folder unless given explicitly);
+(in a sweep, ``train.run_dir`` is each job's Hydra output folder unless given explicitly;
+a single run keeps the composed ``train.run_dir``, e.g. an experiment's, so reruns resume and
+every ``torchrun`` rank writes to the same folder);
 ``torchrun --nproc_per_node=4 -m dolphin.train.app ...`` trains with DDP.
 """
 
@@ -70,16 +72,18 @@ def main() -> None:
     """Hydra entry point (``python -m dolphin.train.app``)."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import open_dict
 
     register_configs()
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
     def _app(cfg: Any) -> None:
-        overrides = HydraConfig.get().overrides.task
-        if not any(o.startswith("train.run_dir=") for o in overrides):
+        hydra_cfg = HydraConfig.get()
+        explicit = any(o.startswith("train.run_dir=") for o in hydra_cfg.overrides.task)
+        if hydra_cfg.mode == RunMode.MULTIRUN and not explicit:
             with open_dict(cfg):
-                cfg.train.run_dir = HydraConfig.get().runtime.output_dir
+                cfg.train.run_dir = hydra_cfg.runtime.output_dir
         run_task(cfg)
 
     _app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -117,3 +118,18 @@ def test_two_process_ddp_run_on_cpu(tmp_path) -> None:
     assert Codec.load(tmp_path / "ddp" / "model").n_q == 4
     with (tmp_path / "ddp" / "metrics.csv").open() as handle:
         assert [int(r["step"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4]
+
+
+def test_hydra_app_single_run_keeps_the_composed_run_dir(tmp_path: Path) -> None:
+    """A plain run (no -m) writes to train.run_dir as composed, so a rerun resumes there."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "dolphin.train.app", *SMALL, "train.steps=1"]
+    cmd.append(f"hydra.run.dir={tmp_path / 'hydra'}")
+    done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "outputs" / "train" / "codec" / "model").is_dir()
+    assert not (tmp_path / "hydra" / "model").exists()
