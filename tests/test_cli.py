@@ -42,6 +42,17 @@ def test_synth_writes_audio_tables_and_manifest(tmp_path, capsys):
     assert len(tables) == 2 and any(read_raven(t) for t in tables)
 
 
+def test_overrides_may_follow_options_and_stray_arguments_fail(tmp_path, capsys):
+    out = tmp_path / "synth"
+    argv = ["synth", "synth.whistle_rate_per_min=30", "--out", str(out), "--duration-s", "1"]
+    assert main([*argv, "--no-progress", "synth.seed=4"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["files"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--no-progress", "stray"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
 def test_info_prints_metadata_as_json(tmp_path, capsys):
     main(
         [

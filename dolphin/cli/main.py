@@ -29,7 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 2 bad input or config)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # ``KEY=VALUE`` overrides may come after options (``detect IN --out X a=b``); argparse
+    # stops filling a positional list at the first option, so collect the rest here.
+    if extra:
+        stray = [item for item in extra if item.startswith("-") or "=" not in item]
+        if stray or not hasattr(args, "overrides"):
+            parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return int(args.func(args) or 0)
     except DolphinError as err:
