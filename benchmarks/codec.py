@@ -53,6 +53,7 @@ from dolphin.annotations import Contour
 from dolphin.audio.dsp import resample
 from dolphin.audio.io import read_audio
 from dolphin.codec import Codec
+from dolphin.codec.metrics import WINDOWS_S, si_snr_db, spectral_distance_db
 from dolphin.detect.clicks import Click, ClickDetectorConfig, detect_clicks
 from dolphin.detect.contours import track_whistles
 from dolphin.detect.evaluate import score_contours
@@ -62,8 +63,6 @@ from dolphin.synth.scene import SceneConfig, make_scene
 
 OPUS_RATE = 48000  # Hz: Opus works at 48 kHz at most
 SEED0 = 10_000  # first held-out scene seed
-WINDOWS_S = (0.0025, 0.005, 0.01, 0.02, 0.04)  # spectral-distance STFT windows, seconds
-FLOOR = 0.5e-5  # magnitude floor: -100 dB re a full-scale sine (window-normalised STFT)
 MAX_DEVIATION_HZ = 350.0  # silbido's contour match criterion
 CLICK_MATCH_S = 0.25e-3  # a click in the reconstruction within this of the original's
 PULSE_MATCH_S = 0.3e-3  # an original click within this of a labelled pulse is a scene click
@@ -79,33 +78,6 @@ SYSTEMS = ("original", "codec", "original@48k", "codec@48k", "opus@48k")
 
 
 # --- metrics ------------------------------------------------------------------------------------
-
-
-def si_snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    """Scale-invariant SNR of ``est`` against ``ref`` (both ``[T]``), dB."""
-    ref, est = ref - ref.mean(), est - est.mean()
-    target = (est @ ref) / max(ref @ ref, 1e-20) * ref
-    noise = est - target
-    return float(10 * np.log10(max(target @ target, 1e-20) / max(noise @ noise, 1e-20)))
-
-
-def _log_stft(x: np.ndarray, n_fft: int) -> np.ndarray:
-    window = np.hanning(n_fft + 1)[:-1]
-    hop = n_fft // 4
-    n_frames = 1 + max(0, len(x) - n_fft) // hop
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n_frames]
-    mag = np.abs(np.fft.rfft(frames * window, axis=-1)) / window.sum()
-    return 20 * np.log10(np.maximum(mag, FLOOR))
-
-
-def spectral_distance_db(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
-    """Multi-resolution mean absolute log-magnitude difference, dB (module docstring)."""
-    out = []
-    for window_s in WINDOWS_S:
-        n_fft = 2 ** round(math.log2(window_s * sample_rate))
-        if len(ref) >= n_fft:
-            out.append(np.mean(np.abs(_log_stft(ref, n_fft) - _log_stft(est, n_fft))))
-    return float(np.mean(out))
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -249,7 +221,7 @@ def evaluate_clip(
         if y is not ref:  # the original is the reference: its SI-SNR would be infinite
             signal = {
                 "si_snr_db": si_snr_db(ref, y),
-                "spectral_distance_db": spectral_distance_db(ref, y, rate),
+                "spectral_distance_db": spectral_distance_db(ref, y, sample_rate=rate),
             }
         return {
             **signal,

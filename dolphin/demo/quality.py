@@ -1,12 +1,12 @@
 """Reconstruction quality of decoded audio: SI-SNR, spectral distance, whistle contour error.
 
-Simple, self-contained measures for the demo's codec line (the codec benchmark keeps its own,
-fuller set outside the package):
+The demo's codec line; SI-SNR and the spectral distance are those of ``benchmarks/codec.py``
+(:mod:`dolphin.codec.metrics`):
 
 * **SI-SNR** (dB): scale-invariant signal-to-noise ratio of the decoded signal against the
   original; higher is better, 0 dB means as much error as signal.
-* **Spectral distance** (dB): mean absolute difference of log-magnitude STFTs (~10 ms windows)
-  over the band up to ``fmax_hz``; 0 for identical spectra.
+* **Spectral distance** (dB): mean absolute difference of log-magnitude STFTs at 2.5-40 ms
+  windows; 0 for identical spectra.
 * **Contour error** (Hz): mean absolute frequency difference between whistle contours tracked in
   the original and in the decoded audio (:func:`dolphin.detect.evaluate.score_contours`'s
   ``deviation_hz``), with the share of original contours found again.
@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dolphin.codec.metrics import si_snr_db, spectral_distance_db
 from dolphin.detect.pipeline import DetectorConfig
-
-#: Floor added to magnitudes before the log, full scale 1 (-200 dB).
-MAG_FLOOR = 1e-10
 
 
 @dataclass
@@ -45,70 +43,6 @@ class ReconstructionQuality:
     spectral_distance_db: float
     contour_error_hz: float
     contour_recall: float
-
-
-def si_snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Scale-invariant SNR of ``estimate`` against ``reference``.
-
-    Parameters
-    ----------
-    reference, estimate : np.ndarray, shape [T]
-        Equally long signals (the longer one is cut).
-
-    Returns
-    -------
-    float
-        dB; large for near-identical signals.
-    """
-    n = min(reference.size, estimate.size)
-    ref = reference[:n].astype(np.float64) - reference[:n].mean()
-    est = estimate[:n].astype(np.float64) - estimate[:n].mean()
-    target = (est @ ref) / max(ref @ ref, 1e-20) * ref
-    noise = est - target
-    return float(10 * np.log10(max(target @ target, 1e-20) / max(noise @ noise, 1e-20)))
-
-
-def spectral_distance_db(
-    reference: np.ndarray,
-    estimate: np.ndarray,
-    *,
-    sample_rate: int,
-    window_s: float = 0.01,
-    fmax_hz: float | None = None,
-) -> float:
-    """Mean absolute difference of log-magnitude spectrograms.
-
-    Parameters
-    ----------
-    reference, estimate : np.ndarray, shape [T]
-        Signals at ``sample_rate`` (the longer one is cut).
-    sample_rate : int
-        Hz.
-    window_s : float
-        STFT window, seconds (Hann, 75 % overlap).
-    fmax_hz : float, optional
-        Highest frequency compared, Hz (default: Nyquist).
-
-    Returns
-    -------
-    float
-        dB.
-    """
-    n = min(reference.size, estimate.size)
-    n_fft = max(16, int(2 ** round(np.log2(window_s * sample_rate))))
-    if n < n_fft:
-        return float("nan")
-    window = np.hanning(n_fft + 1)[:-1]
-    hop = n_fft // 4
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    keep = freqs <= (fmax_hz if fmax_hz is not None else sample_rate / 2)
-
-    def log_mag(x: np.ndarray) -> np.ndarray:
-        frames = np.lib.stride_tricks.sliding_window_view(x[:n].astype(np.float64), n_fft)[::hop]
-        mag = np.abs(np.fft.rfft(frames * window, axis=-1))[:, keep] / window.sum()
-        return 20 * np.log10(np.maximum(mag, MAG_FLOOR))
-
-    return float(np.mean(np.abs(log_mag(reference) - log_mag(estimate))))
 
 
 def reconstruction_quality(
