@@ -40,6 +40,11 @@ class CodecDataConfig:
     gain_db: float = 12.0  # random gain uniform in +/- this many dB (level robustness)
     snr_db_min: float = 0.0  # event SNR range of the scenes, dB
     snr_db_max: float = 40.0  # upper end of the SNR range, dB
+    # Whistle-only scenes (no clicks, pulses or buzzes) at a high SNR: tonal peaks that stand out
+    # from the noise, so the codec learns to carry whistles before the busy scenes.
+    whistle_share: float = 0.0  # share of synthetic crop groups from whistle-only scenes
+    whistle_snr_db_min: float = 15.0  # their SNR range, dB
+    whistle_snr_db_max: float = 40.0
     folder: str = ""  # recordings (WAV/FLAC/W64, any rate, resampled); empty = synthetic only
     folder_share: float = 0.0  # share of crop groups drawn from the folder when it is set
 
@@ -50,8 +55,9 @@ class CodecDataConfig:
             )
         if self.crops_per_scene < 1 or self.n_populations < 1:
             raise ConfigError("codec_train.data.crops_per_scene and n_populations must be >= 1")
-        if not 0.0 <= self.folder_share <= 1.0 or not 0.0 <= self.event_bias <= 1.0:
-            raise ConfigError("codec_train.data.folder_share and event_bias must be in [0, 1]")
+        for name in ("folder_share", "event_bias", "whistle_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"codec_train.data.{name} must be in [0, 1]")
         if self.folder_share > 0 and not self.folder:
             raise ConfigError("codec_train.data.folder_share > 0 needs codec_train.data.folder")
 
@@ -100,10 +106,29 @@ class CodecCrops(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return 2**62  # effectively infinite; samplers pick the indices
 
+    def is_whistle_group(self, group: int) -> bool:
+        """True when crop group ``group`` comes from a whistle-only scene."""
+        return bool(_rng(self.seed, group, 3).random() < self.config.whistle_share)
+
     def scene_config(self, group: int) -> SceneConfig:
         """Generator settings of crop group ``group`` (dense events, training populations)."""
         c, base = self.config, SceneConfig()
         scale = c.event_rate_scale
+        if self.is_whistle_group(group):
+            return replace(
+                base,
+                sample_rate=self.sample_rate,
+                duration_s=c.scene_s,
+                population_seed=TRAIN_POPULATION_BASE + group % c.n_populations,
+                signature_bout_rate_per_min=base.signature_bout_rate_per_min * scale,
+                whistle_rate_per_min=base.whistle_rate_per_min * scale,
+                sigwi_whistle_rate_per_min=base.sigwi_whistle_rate_per_min * scale,
+                burst_pulse_rate_per_min=0.0,
+                click_train_rate_per_min=0.0,
+                buzz_rate_per_min=0.0,
+                snr_db_min=c.whistle_snr_db_min,
+                snr_db_max=c.whistle_snr_db_max,
+            )
         return replace(
             base,
             sample_rate=self.sample_rate,

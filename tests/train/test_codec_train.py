@@ -133,3 +133,15 @@ def test_hydra_app_single_run_keeps_the_composed_run_dir(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "outputs" / "train" / "codec" / "model").is_dir()
     assert not (tmp_path / "hydra" / "model").exists()
+
+
+def test_whistle_share_gives_whistle_only_scenes() -> None:
+    data = CodecCrops(CodecDataConfig(whistle_share=0.5, scene_s=1.0), sample_rate=48000)
+    groups = [g for g in range(40) if data.is_whistle_group(g)]
+    assert 10 < len(groups) < 30  # about half, fixed by the seed
+    config = data.scene_config(groups[0])
+    assert config.click_train_rate_per_min == 0 and config.burst_pulse_rate_per_min == 0
+    assert config.buzz_rate_per_min == 0 and config.snr_db_min == 15.0
+    assert data.scene_config(next(g for g in range(40) if g not in groups)).buzz_rate_per_min > 0
+    with pytest.raises(ConfigError, match="whistle_share"):
+        CodecDataConfig(whistle_share=1.5)
