@@ -21,154 +21,50 @@ Devices:
 * :class:`NullOutput`: plays nothing, but still times emissions (dry runs, replays).
 
 :func:`list_devices` lists PortAudio devices. The PortAudio classes live in
-:mod:`dolphin.chat.portaudio`, the replay and the simulator in :mod:`dolphin.chat.sources`; this
-module holds the interface and :func:`open_input` / :func:`open_output`, which pick one.
+:mod:`dolphin.chat.portaudio`, the replay and the simulator in :mod:`dolphin.chat.sources`, the
+blocks, events and clock in :mod:`dolphin.chat.stream`, the output interface in
+:mod:`dolphin.chat.outputs`; this module holds :class:`InputDevice` and :func:`open_input` /
+:func:`open_output`, which pick a device (and re-exports the rest).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from abc import ABC, abstractmethod
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dolphin.errors import DolphinError
+from dolphin.chat.outputs import NullOutput, OutputDevice, Playback
+from dolphin.chat.stream import (
+    EVENT_KINDS,
+    DeviceError,
+    DeviceEvent,
+    DeviceStats,
+    InputBlock,
+    StreamClock,
+)
 
 if TYPE_CHECKING:
     from dolphin.chat.portaudio import DeviceInfo
 
-#: Event kinds a device reports.
-EVENT_KINDS = ("input_overflow", "dropped", "output_underflow", "device_error")
-
-
-class DeviceError(DolphinError, RuntimeError):
-    """An audio device cannot be opened or failed while running (names the device and why)."""
-
-
-@dataclass(frozen=True)
-class InputBlock:
-    """One block of input.
-
-    Attributes
-    ----------
-    samples : np.ndarray, shape [C, N], float32
-        Samples, channels first.
-    start_frame : int
-        Stream frame of ``samples[:, 0]``, counted from the first frame of the stream.
-    sample_rate : int
-        Hz.
-    mono_time_s : float
-        ``time.monotonic()`` at which ``samples[:, 0]`` was sampled (ADC time when known).
-    filled : bool
-        True when the block is zeros standing in for frames that were lost.
-    """
-
-    samples: np.ndarray
-    start_frame: int
-    sample_rate: int
-    mono_time_s: float
-    filled: bool = False
-
-    @property
-    def n_frames(self) -> int:
-        """Frames ``N``."""
-        return int(self.samples.shape[1])
-
-    @property
-    def end_frame(self) -> int:
-        """Stream frame one past the last one."""
-        return self.start_frame + self.n_frames
-
-    @property
-    def start_s(self) -> float:
-        """Stream time of the first frame, seconds."""
-        return self.start_frame / self.sample_rate
-
-
-@dataclass(frozen=True)
-class DeviceEvent:
-    """Something the researcher must know about: an overrun, a drop, an underflow, an error.
-
-    Attributes
-    ----------
-    kind : str
-        One of :data:`EVENT_KINDS`.
-    frame : int
-        Input stream frame where it happened (-1 from outputs, which cannot tell; the session
-        then logs the input frame at which it noticed).
-    n_frames : int
-        Frames lost or replaced by zeros (0 when unknown, e.g. PortAudio overflows).
-    detail : str
-        Human-readable detail.
-    """
-
-    kind: str
-    frame: int
-    n_frames: int = 0
-    detail: str = ""
-
-
-@dataclass
-class DeviceStats:
-    """Counters of a device since it started."""
-
-    n_blocks: int = 0  # blocks delivered to the reader (filled ones included)
-    n_frames: int = 0  # frames delivered (filled ones included)
-    n_overflows: int = 0  # PortAudio input_overflow flags: the driver lost samples
-    n_dropped_blocks: int = 0  # blocks discarded because the reader fell behind (queue full)
-    n_dropped_frames: int = 0  # frames replaced by zeros
-    n_underflows: int = 0  # output_underflow flags of output streams
-
-    @property
-    def n_overruns(self) -> int:
-        """Overflows plus dropped blocks: every time input was lost."""
-        return self.n_overflows + self.n_dropped_blocks
-
-
-class StreamClock:
-    """Maps ``time.monotonic()`` to input stream frames (and frame 0 to the wall clock).
-
-    Parameters
-    ----------
-    sample_rate : int
-        Hz of the stream.
-    """
-
-    def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = int(sample_rate)
-        self._anchor: tuple[int, float] | None = None
-        self.start_time: datetime | None = None  # UTC wall clock of frame 0
-
-    def update(self, frame: int, mono_time_s: float) -> None:
-        """Record that stream frame ``frame`` was sampled at ``mono_time_s``."""
-        if self.start_time is None:
-            wall = time.time() - (time.monotonic() - mono_time_s) - frame / self.sample_rate
-            self.start_time = datetime.fromtimestamp(wall, tz=timezone.utc)
-        self._anchor = (int(frame), float(mono_time_s))
-
-    @property
-    def ready(self) -> bool:
-        """True once a block has been seen."""
-        return self._anchor is not None
-
-    def frame_at(self, mono_time_s: float) -> int | None:
-        """Stream frame sampled at ``mono_time_s`` (None before the first block)."""
-        if self._anchor is None:
-            return None
-        frame, mono = self._anchor
-        return frame + int(round((mono_time_s - mono) * self.sample_rate))
-
-    def wall_time(self, frame: int) -> datetime | None:
-        """UTC wall clock of stream frame ``frame`` (None before the first block)."""
-        if self.start_time is None:
-            return None
-        return self.start_time + timedelta(seconds=frame / self.sample_rate)
+__all__ = [
+    "EVENT_KINDS",
+    "DeviceError",
+    "DeviceEvent",
+    "DeviceStats",
+    "InputBlock",
+    "InputDevice",
+    "NullOutput",
+    "OutputDevice",
+    "Playback",
+    "StreamClock",
+    "list_devices",
+    "open_input",
+    "open_output",
+    "parse_device",
+]
 
 
 class InputDevice(ABC):
@@ -295,91 +191,6 @@ class InputDevice(ABC):
         self.stop()
 
 
-@dataclass
-class Playback:
-    """A sound handed to an output device, and when it was (or will be) played.
-
-    Attributes
-    ----------
-    label : str
-        What is played.
-    n_frames : int
-        Length in frames.
-    sample_rate : int
-        Hz.
-    start_frame : int or None
-        Input stream frame of the first sample, when the output knows it (loopback, null).
-    start_mono_s : float or None
-        ``time.monotonic()`` when the first sample leaves the DAC (PortAudio outputs).
-    done : threading.Event
-        Set once the last sample has been handed to the driver.
-    """
-
-    label: str
-    n_frames: int
-    sample_rate: int
-    start_frame: int | None = None
-    start_mono_s: float | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def frame_in(self, clock: StreamClock) -> int | None:
-        """Input stream frame of the first sample (None while unknown)."""
-        if self.start_frame is not None:
-            return self.start_frame
-        if self.start_mono_s is None:
-            return None
-        return clock.frame_at(self.start_mono_s)
-
-
-class OutputDevice(ABC):
-    """Plays sounds one after another; each :meth:`play` returns a :class:`Playback`."""
-
-    name: str = "output"
-    sample_rate: int
-    latency_s: float = 0.0  # time from play() to the DAC, roughly (for muting ahead)
-
-    @abstractmethod
-    def play(self, samples: np.ndarray, *, label: str = "") -> Playback:
-        """Queue ``samples`` (float32 ``[N]``, full scale 1) after anything already queued."""
-
-    def start(self) -> None:
-        """Open the device."""
-        return None  # nothing to do unless the device holds resources
-
-    def stop(self) -> None:
-        """Close the device (queued sounds may be cut)."""
-        return None  # nothing to do unless the device holds resources
-
-    def events(self) -> list[DeviceEvent]:
-        """Underflows and errors since the last call."""
-        return []
-
-
-class NullOutput(OutputDevice):
-    """Plays nothing; emissions are timed at the input's current frame (dry runs, replays).
-
-    Parameters
-    ----------
-    clock : StreamClock
-        The input's clock.
-    """
-
-    name = "null"
-
-    def __init__(self, clock: StreamClock) -> None:
-        self.clock = clock
-        self.sample_rate = clock.sample_rate
-        self._busy_until = 0
-
-    def play(self, samples: np.ndarray, *, label: str = "") -> Playback:
-        n = int(np.asarray(samples).shape[-1])
-        start = max(self.clock.frame_at(time.monotonic()) or 0, self._busy_until)
-        self._busy_until = start + n
-        playback = Playback(label, n, self.sample_rate, start_frame=start)
-        playback.done.set()
-        return playback
-
-
 def list_devices() -> list[DeviceInfo]:
     """PortAudio devices, with whether they take 96 and 192 kHz input.
 
@@ -416,6 +227,7 @@ def open_input(
     block_s: float = 0.05,
     realtime: bool = True,
     seed: int = 0,
+    max_queue_s: float = 10.0,
 ) -> InputDevice:
     """Pick an input: a PortAudio device, a file replay or the simulator (exactly one).
 
@@ -437,6 +249,10 @@ def open_input(
         Replay and simulate at real-time pace (False: as fast as possible).
     seed : int
         Seed of the simulated noise.
+    max_queue_s : float
+        Seconds of audio a PortAudio input queues for a reader that falls behind; beyond it
+        blocks are dropped, replaced by zeros and reported (an overrun in the event log).
+        Replays and the simulator produce blocks when read and queue nothing.
 
     Returns
     -------
@@ -462,7 +278,11 @@ def open_input(
     from dolphin.chat.portaudio import SoundDeviceInput
 
     return SoundDeviceInput(
-        parse_device(device), channels=channels, sample_rate=sample_rate, block_s=block_s
+        parse_device(device),
+        channels=channels,
+        sample_rate=sample_rate,
+        block_s=block_s,
+        max_queue_s=max_queue_s,
     )
 
 

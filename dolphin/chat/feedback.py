@@ -2,9 +2,14 @@
 
 * :class:`SpeechFeedback` speaks the label with ``espeak-ng`` in a child process, never waiting
   for it: while one label is being spoken, only the latest new one is kept and spoken next.
+  Given an output device (``ChatConfig.cue_device``: headphones), espeak writes the speech to a
+  temporary WAV file instead, which is played on that device once ready; otherwise espeak
+  speaks on the system's default output.
 * :class:`CueFeedback` plays a short tone on a chosen output (headphones, not the underwater
   speaker), its pitch telling the label apart (entry ``k`` is ``2k`` semitones above ``base_hz``).
-* :class:`PrintFeedback` writes a line (and a terminal bell).
+* :class:`PrintFeedback` writes a plain line: ``print`` to standard output and silent (for
+  logging terminals and scripts), ``beep`` without a cue device to standard error with a
+  terminal bell.
 
 :func:`build_feedback` picks one by name (:data:`FEEDBACK_KINDS`): ``speech``, ``beep`` (cues on
 an output given for them, else the terminal bell: never the underwater speaker by default),
@@ -13,18 +18,22 @@ an output given for them, else the terminal bell: never the underwater speaker b
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Protocol
+
+import numpy as np
 
 from dolphin.chat.calibrate import make_tone
 from dolphin.chat.devices import OutputDevice
 from dolphin.errors import DolphinError
 
-#: What ``--feedback`` accepts: those of ``ChatConfig.feedback`` (``speech``, ``beep``, ``none``)
-#: plus ``print``.
+#: What ``ChatConfig.feedback`` and ``--feedback`` accept.
 FEEDBACK_KINDS = ("speech", "beep", "print", "none")
 
 
@@ -93,6 +102,9 @@ class SpeechFeedback(NullFeedback):
         espeak voice (``"en"``, ``"fr"``...).
     announce_rejected : bool
         Also speak rejected detections (``"<label>, rejected"``).
+    output : OutputDevice, optional
+        Where the speech plays (headphones, started by the caller; never the underwater
+        speaker); espeak's own default output when omitted.
 
     Raises
     ------
@@ -107,6 +119,7 @@ class SpeechFeedback(NullFeedback):
         rate_wpm: int = 230,
         voice: str | None = None,
         announce_rejected: bool = False,
+        output: OutputDevice | None = None,
     ) -> None:
         exe = shutil.which(command)
         if exe is None:
@@ -116,13 +129,15 @@ class SpeechFeedback(NullFeedback):
             )
         self.argv = [exe, "-s", str(int(rate_wpm))] + (["-v", voice] if voice else [])
         self.announce_rejected = announce_rejected
+        self.output = output
         self.spoken: list[str] = []  # everything handed to the program, in order
         self._proc: subprocess.Popen | None = None
+        self._wav: Path | None = None  # speech being written for the output device
         self._next: str | None = None
 
     @property
     def busy(self) -> bool:
-        """True while a label is being spoken."""
+        """True while a label is being spoken (or synthesised for the output device)."""
         return self._proc is not None and self._proc.poll() is None
 
     def say(self, text: str) -> None:
@@ -130,14 +145,37 @@ class SpeechFeedback(NullFeedback):
         if self.busy:
             self._next = text
             return
+        self._play_ready()
         self._next = None
         self.spoken.append(text)
+        argv = [*self.argv, text]
+        if self.output is not None:
+            fd, name = tempfile.mkstemp(prefix="dolphin-speech-", suffix=".wav")
+            os.close(fd)
+            self._wav = Path(name)
+            argv = [*self.argv, "-w", name, text]
         self._proc = subprocess.Popen(
-            [*self.argv, text],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def _play_ready(self) -> None:
+        """Play the speech file once espeak has finished writing it (output device only)."""
+        if self._wav is None or self.busy:
+            return
+        path, self._wav = self._wav, None
+        try:
+            import soundfile
+
+            x, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+        except Exception:  # espeak failed: say nothing rather than stop the session
+            x, sr = np.zeros((0, 1), np.float32), self.output.sample_rate
+        finally:
+            path.unlink(missing_ok=True)
+        if x.size:
+            self.output.play(_resampled(x[:, 0], sr, self.output.sample_rate), label="speech")
 
     def announce(self, label: str, *, accepted: bool = True) -> None:
         """Speak the label (rejected ones only with ``announce_rejected``)."""
@@ -147,7 +185,8 @@ class SpeechFeedback(NullFeedback):
             self.say(f"{label}, rejected")
 
     def poll(self) -> None:
-        """Start the queued label once the previous one is done."""
+        """Play finished speech; start the queued label once the previous one is done."""
+        self._play_ready()
         if self._next is not None and not self.busy:
             self.say(self._next)
 
@@ -159,6 +198,19 @@ class SpeechFeedback(NullFeedback):
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        if self._wav is not None:  # speech never played: remove its file
+            self._wav.unlink(missing_ok=True)
+            self._wav = None
+
+
+def _resampled(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """``x`` [T] at ``rate_in`` Hz resampled to ``rate_out`` Hz, float32."""
+    if rate_in == rate_out:
+        return x.astype(np.float32)
+    import scipy.signal
+
+    g = np.gcd(int(rate_in), int(rate_out))
+    return scipy.signal.resample_poly(x, rate_out // g, rate_in // g).astype(np.float32)
 
 
 class CueFeedback(NullFeedback):
@@ -225,9 +277,11 @@ def build_feedback(
     labels : sequence of str
         Vocabulary labels (cue pitches).
     output : OutputDevice, optional
-        Where cues play, started by the caller (headphones, not the underwater speaker).
+        Where cues (``beep``) and speech (``speech``) play, started by the caller (headphones,
+        not the underwater speaker); speech uses the system's default output without it.
     stream : file, optional
-        Where ``"print"`` (and ``"beep"`` without an output) writes.
+        Where ``"print"`` (standard output by default, no bell) and ``"beep"`` without an
+        output (standard error by default, with the terminal bell) write.
 
     Raises
     ------
@@ -236,10 +290,12 @@ def build_feedback(
     """
     if kind == "none":
         return NullFeedback()
-    if kind == "print" or (kind == "beep" and output is None):
+    if kind == "print":
+        return PrintFeedback(stream or sys.stdout, bell=False)
+    if kind == "beep" and output is None:
         return PrintFeedback(stream)
     if kind == "speech":
-        return SpeechFeedback()
+        return SpeechFeedback(output=output)
     if kind == "beep":
         return CueFeedback(output, labels)
     raise FeedbackError(f"feedback must be one of {', '.join(FEEDBACK_KINDS)}, got {kind!r}")

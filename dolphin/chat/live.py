@@ -73,7 +73,7 @@ def build_session(
     realtime: bool = True,
     match: bool = True,
     schedule: str | None = None,
-    level_dbfs: float = -20.0,
+    level_dbfs: float | None = None,
     calibration: str | Path | None = None,
     feedback: str | None = None,
     cue_output: str | None = None,
@@ -88,8 +88,10 @@ def build_session(
     Parameters
     ----------
     cfg : ChatConfig
-        Devices (``input_device``, ``output_device``, ``input_channel``), ``sample_rate``,
-        ``block_s``, ``session_dir``, ``rotate_s``, ``audio_format``, ``feedback``, matcher.
+        Devices (``input_device``, ``output_device``, ``input_channel``, ``cue_device``),
+        ``sample_rate``, ``block_s``, ``max_queue_s``, ``session_dir``, ``rotate_s``,
+        ``audio_format``, ``feedback``, ``emit_level_dbfs``, ``calibration``, ``mute_tail_s``,
+        matcher. The keyword arguments below override the matching fields when given.
     vocab : Vocabulary, optional
         Entries to recognise and emit; None records only.
     replay : str or Path, optional
@@ -102,14 +104,17 @@ def build_session(
         Run the mimic matcher (False: plain recording, still with emissions if any).
     schedule : str, optional
         Emissions at stream times, ``"5=scarf,12.5=rope"``.
-    level_dbfs : float
-        Emission level, RMS dB re full scale (at the hydrophone with a calibration).
+    level_dbfs : float, optional
+        Emission level, RMS dB re full scale (at the hydrophone with a calibration);
+        ``cfg.emit_level_dbfs`` by default.
     calibration : str or Path, optional
-        Calibration JSON from ``field_tools/calibrate.py``.
+        Calibration JSON from ``field_tools/calibrate.py``; ``cfg.calibration`` by default.
     feedback : str, optional
         ``speech``, ``beep``, ``print`` or ``none``; ``cfg.feedback`` by default.
     cue_output : str, optional
-        Output device for ``beep`` cues (headphones); without it, the terminal bell.
+        Output device for ``beep`` cues and ``speech`` (headphones, never the underwater
+        speaker); ``cfg.cue_device`` by default; without one, the terminal bell (``beep``) or
+        espeak's default output (``speech``).
     view : bool
         Show the live view (log lines when standard output is not a terminal).
     keys : bool
@@ -133,8 +138,12 @@ def build_session(
         sample_rate=cfg.sample_rate,
         block_s=cfg.block_s,
         realtime=realtime,
+        max_queue_s=cfg.max_queue_s,
     )
     sr = source.sample_rate
+    level_dbfs = cfg.emit_level_dbfs if level_dbfs is None else float(level_dbfs)
+    calibration = calibration or cfg.calibration or None
+    cue_output = cue_output or cfg.cue_device or None
     plan = []
     if simulate and vocab is not None and simulate_every_s:
         plan = simulate_imitations(
@@ -166,10 +175,11 @@ def build_session(
             level_dbfs=level_dbfs,
             calibration=cal,
             mute=matcher.mute if matcher is not None else None,
+            mute_tail_s=cfg.mute_tail_s,
         )
     kind = feedback or cfg.feedback
     cue = None
-    if kind == "beep" and cue_output:
+    if kind in ("beep", "speech") and cue_output and matcher is not None:
         cue = open_output(cue_output, input=source)
         outputs.append(cue)
     labels = vocab.labels if vocab is not None else []
@@ -197,6 +207,7 @@ def build_session(
             "schedule": schedule,
             "level_dbfs": level_dbfs,
             "calibration": asdict(cal) if cal is not None else None,
+            "calibration_path": str(calibration) if calibration else None,
             "feedback": kind,
             "cue_output": cue_output,
             "vocabulary": vocab.to_dict() if vocab is not None else None,

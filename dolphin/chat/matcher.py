@@ -26,13 +26,33 @@ memory), a 20 ms track gap instead of 30 ms, a 30 % click-interval tolerance ins
   renditions are compared by pitch shape alone: any scaling and stretch are free, but with whole
   entries only (a flat natural train would otherwise match the plateau of some entry).
 
-The best entry is accepted when its distance is at most ``threshold`` (``pulse_threshold``) and
-beats the second-best entry by ``min_margin``; otherwise the detection is reported with
+Known natural whistles are negative evidence: a whistle is also compared with a set of natural
+whistles (the shipped SIGWI contours by default, :func:`~dolphin.chat.distance.natural_references`;
+a signature catalogue's whistles can be given too) and is taken for an imitation only when its
+best entry is closer than the nearest of them by ``natural_margin``. The vocabulary is designed
+>= ~1.2 semitones from those whistles, so imitations rarely come near them, while natural
+whistles that happen to resemble an entry usually resemble some known natural whistle even more
+(``benchmarks/chat.py``, held-out SIGWI whistles: this removes the false alarms that a threshold
+alone leaves at a recall the threshold cannot keep). Natural whistles within ``threshold +
+natural_margin`` of an entry are not used against it: an entry that itself looks natural (a
+hand-made sweep, an entry taken from a recording) would otherwise never be accepted.
+
+The best entry is accepted when its distance is at most ``threshold`` (``pulse_threshold``),
+beats the second-best entry by ``min_margin`` and (whistles) beats the nearest known natural
+whistle by ``natural_margin``; otherwise the detection is reported with
 ``accepted=False``, ``label=None`` and the nearest entry in ``nearest_label``. Confidence is
 ``2 ** -(distance / threshold) ** 2``: 1 for a perfect copy, 0.5 at the threshold.
 
 Self-hearing gate: :meth:`MimicMatcher.mute` marks a span of stream time when we emit; whistles
 and pulse trains overlapping it (plus ``mute_margin_s`` for echoes) are dropped silently.
+
+Digital silence: runs of exact zeros longer than ``max_zeros_s`` are cut before the detectors
+(:class:`~dolphin.chat.silence.SilenceGate`), which would otherwise fill their noise memory with
+-200 dB and miss whistles for up to 1.25 s after the zeros; times are mapped back to the stream.
+
+Pulse trains are released once overdue (:class:`~dolphin.chat.trains.TimedTrainTracker`), and
+judged by their pulse-rate contour (:func:`~dolphin.chat.trains.pulse_rate_contour`). What the
+matcher reports is a :class:`~dolphin.chat.detection.MimicDetection`.
 
 Streaming
 ---------
@@ -47,229 +67,54 @@ pulse trains are released once overdue and unlinkable (``dolphin.detect.pulses``
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.ndimage
 
 from dolphin.annotations import CLICK_TRAIN, Contour
-from dolphin.chat.vocab import CROPS, Vocabulary, mimic_distances, tolerant_dtw
-from dolphin.detect.contours import WhistleTrackerConfig
+from dolphin.chat.detection import KINDS, MimicDetection
+from dolphin.chat.distance import (
+    CROPS,
+    CroppedReferences,
+    mimic_distances,
+    natural_references,
+)
+from dolphin.chat.matcher_config import MatcherConfig, low_latency_detector
+from dolphin.chat.silence import SilenceGate
+from dolphin.chat.trains import TimedTrainTracker, pulse_rate_contour
+from dolphin.chat.vocab import Vocabulary
 from dolphin.detect.dtw import DTWConfig
-from dolphin.detect.pipeline import Detector, DetectorConfig, DetectorState
-from dolphin.detect.pulses import ClickTrainConfig, ClickTrainTracker
-from dolphin.errors import ConfigError
+from dolphin.detect.pipeline import Detector, DetectorState
 
-KINDS = ("whistle", "click_train", "burst_pulse")
-
-
-def low_latency_detector() -> DetectorConfig:
-    """The detect stage tuned for CHAT (see the module docstring).
-
-    Tracker chunks of 20 ms instead of 0.5 s (x125 = the same 2.5 s noise memory) and tracks
-    ended after 20 ms without a peak instead of 30 ms, so a whistle is released ~50 ms after it
-    ends (p95 ~70 ms in 20 ms blocks, ``benchmarks/chat.py``); a click-train ICI tolerance of
-    30 % instead of 15 %, so trains whose rate sweeps along a contour are followed.
-    """
-    return DetectorConfig(
-        whistles=WhistleTrackerConfig(noise_window_s=0.02, noise_chunks=125, max_gap_s=0.02),
-        trains=ClickTrainConfig(ici_tolerance=0.3),
-    )
-
-
-@dataclass
-class MatcherConfig:
-    """Settings of the mimic matcher (``conf/chat/default.yaml``, ``matcher``)."""
-
-    threshold: float = 0.8  # largest whistle distance accepted, semitones (benchmarks/chat.py)
-    min_margin: float = 0.15  # the best entry must beat the next one by this, semitones
-    freq_tolerance: float = 0.2  # frequency scaling that costs nothing (>= 20 %: animals transpose)
-    stretch_tolerance: float = 0.3  # duration change that costs nothing (imitations are looser)
-    warp_band: float = 0.15  # DTW band, share of the contour: uneven tempo inside a whistle
-    partial_penalty: float = 1.0  # semitones per share of an entry left out by a partial copy
-    min_duration_s: float = 0.2  # shorter whistles carry too little shape and are not judged
-    pulsed: bool = True  # also judge click trains and burst pulses (pulse-rate contours)
-    pulse_threshold: float = 0.6  # largest pulsed distance accepted, semitones
-    pulse_min_clicks: int = 12  # fewer clicks trace too little of a contour
-    pulse_min_regular: float = 0.8  # share of intervals near the local median (shrimp are random)
-    burst_rate_divisor: float = 20.0  # whistle Hz per pulse/s of a burst-pulse rendition
-    click_rate_divisor: float = 400.0  # ... of a click-train rendition
-    mute_margin_s: float = 0.1  # after our own emission, echoes and reverberation still arrive
-    group_whistles: bool = False  # join fragments and loops first (+60-300 ms latency)
-    detect: DetectorConfig = field(default_factory=low_latency_detector)  # detection chain
-
-    def __post_init__(self) -> None:
-        def bad(name: str, rule: str) -> ConfigError:
-            return ConfigError(f"MatcherConfig.{name} {rule}, got {getattr(self, name)!r}")
-
-        for name in ("threshold", "pulse_threshold", "burst_rate_divisor", "click_rate_divisor"):
-            if not getattr(self, name) > 0:
-                raise bad(name, "must be > 0")
-        if not 0.2 <= self.freq_tolerance < 1:
-            raise bad("freq_tolerance", "must be in [0.2, 1) (imitations transpose by 20 %)")
-        for name in ("min_margin", "stretch_tolerance", "partial_penalty", "mute_margin_s"):
-            if getattr(self, name) < 0:
-                raise bad(name, "must be >= 0")
-        if not 0 < self.warp_band <= 1:
-            raise bad("warp_band", "must be in (0, 1]")
-        if not self.min_duration_s > 0:
-            raise bad("min_duration_s", "must be > 0")
-        if self.pulse_min_clicks < 5:
-            raise bad("pulse_min_clicks", "must be >= 5")
-        if not 0 <= self.pulse_min_regular <= 1:
-            raise bad("pulse_min_regular", "must be in [0, 1]")
-
-    def whistle_dtw(self) -> DTWConfig:
-        """DTW settings of whistle matching."""
-        return tolerant_dtw(
-            freq_tolerance=self.freq_tolerance,
-            stretch_tolerance=self.stretch_tolerance,
-            band=self.warp_band,
-        )
-
-    def pulse_dtw(self) -> DTWConfig:
-        """DTW settings of pulsed renditions: pitch shape only, any scaling and stretch free."""
-        return DTWConfig(band=self.warp_band, shift_weight=0.0, stretch_weight=0.0)
-
-
-@dataclass
-class MimicDetection:
-    """One judged sound.
-
-    Attributes
-    ----------
-    label : str or None
-        The vocabulary entry imitated; None when rejected.
-    confidence : float
-        In [0, 1]: ``2 ** -(distance / threshold) ** 2`` (0.5 at the threshold).
-    distance : float
-        Distance to the nearest entry, semitones.
-    kind : str
-        ``whistle``, ``click_train`` or ``burst_pulse``.
-    start_s, end_s : float
-        Span of the sound, stream seconds.
-    detected_at_s : float
-        Stream time at which it was decided (end of the block that completed it), seconds.
-    latency_s : float
-        ``detected_at_s - end_s``, seconds.
-    contour : Contour
-        The whistle contour, or the pulse-rate contour in whistle Hz (stream seconds).
-    accepted : bool
-        True when the sound is taken for an imitation of ``label``.
-    nearest_label : str or None
-        The nearest entry, accepted or not.
-    margin : float
-        Distance of the second-nearest entry minus ``distance``, semitones (inf for one entry).
-    """
-
-    label: str | None
-    confidence: float
-    distance: float
-    kind: str
-    start_s: float
-    end_s: float
-    detected_at_s: float
-    latency_s: float
-    contour: Contour
-    accepted: bool
-    nearest_label: str | None = None
-    margin: float = float("inf")
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (one event-log line)."""
-        return {
-            "type": "mimic",
-            "label": self.label,
-            "accepted": self.accepted,
-            "confidence": round(self.confidence, 4),
-            "distance": round(self.distance, 4),
-            "nearest_label": self.nearest_label,
-            "margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
-            "kind": self.kind,
-            "start_s": round(self.start_s, 5),
-            "end_s": round(self.end_s, 5),
-            "detected_at_s": round(self.detected_at_s, 5),
-            "latency_s": round(self.latency_s, 5),
-            "contour": {
-                "time": np.round(self.contour.times_s, 5).tolist(),
-                "frequency": np.round(self.contour.freqs_hz, 1).tolist(),
-            },
-        }
+__all__ = [
+    "KINDS",
+    "MatcherConfig",
+    "MatcherState",
+    "MimicDetection",
+    "MimicMatcher",
+    "TimedTrainTracker",
+    "low_latency_detector",
+    "pulse_rate_contour",
+]
 
 
 @dataclass
 class MatcherState:
     """Explicit streaming state of a :class:`MimicMatcher` (one stream, one channel)."""
 
-    detector: DetectorState
-    n_samples: int = 0  # samples consumed so far
+    detector: DetectorState  # whistle tracker, grouper and click detector (detector clock)
+    trains: TimedTrainTracker  # click trains, released once overdue (detector clock)
+    gate: SilenceGate  # long runs of zeros cut before the detectors; maps times back
+    n_samples: int = 0  # stream samples consumed so far
     mutes: list[tuple[float, float]] = field(default_factory=list)  # our emissions, stream s
 
 
-class TimedTrainTracker(ClickTrainTracker):
-    """A :class:`~dolphin.detect.pulses.ClickTrainTracker` that can be told time has passed.
-
-    The tracker ends chains and releases trains only when a later click arrives, so after the
-    last click of a quiet spell a finished train would wait for the next click (seconds).
-    :meth:`advance` does, at a time before which no click is still to come, what that next
-    click would do: end the overdue chains, forget seeds too old to pair with it, and release
-    the trains no chain starting from then on could link with (horizon ``min(time, live chain
-    and seed starts)``). The trains and their order are those of the plain tracker; only the
-    moment of release moves earlier. (It uses the tracker's internals: its place is in
-    :mod:`dolphin.detect.pulses`.)
-    """
-
-    def advance(self, time_s: float) -> list:
-        """No click earlier than ``time_s`` (seconds) is still to come; return final trains."""
-        self._expire(time_s)
-        self._seeds = [s for s in self._seeds if time_s - s.time_s <= self.config.max_ici_s]
-        self._seeds.append(_Moment(time_s))  # holds the release horizon at time_s
-        try:
-            return self._release(final=False)
-        finally:
-            self._seeds.pop()
-
-
-@dataclass
-class _Moment:
-    """A point in time standing in for a seed click (only ``time_s`` is read)."""
-
-    time_s: float
-
-
-def pulse_rate_contour(
-    times_s: np.ndarray, *, divisor: float, min_regular: float = 0.0
-) -> Contour | None:
-    """Pulse-rate contour of a pulse train, in whistle Hz (see the module docstring).
-
-    Parameters
-    ----------
-    times_s : np.ndarray, shape [K]
-        Pulse times, increasing, seconds.
-    divisor : float
-        Whistle Hz per pulse per second.
-    min_regular : float
-        Share of the intervals that must lie within 30 % of their local median (a rhythm that
-        glides, not random clicks); None below it.
-
-    Returns
-    -------
-    Contour or None
-        ``rate x divisor`` at interval midpoints; None when fewer than 4 intervals survive or
-        the train is not regular enough.
-    """
-    t = np.asarray(times_s, dtype=np.float64)
-    dt = np.diff(t)
-    if dt.size < 4:
-        return None
-    local = scipy.ndimage.median_filter(dt, size=5, mode="nearest")
-    keep = (np.abs(dt / local - 1.0) <= 0.3) & (dt > 0)
-    if np.count_nonzero(keep) < max(4, min_regular * dt.size):
-        return None
-    mid = 0.5 * (t[1:] + t[:-1])[keep]
-    log_rate = scipy.ndimage.median_filter(-np.log(dt[keep]), size=3, mode="nearest")
-    return Contour(mid, divisor * np.exp(log_rate))
+@functools.lru_cache(maxsize=4)
+def _shipped_naturals(dtw: DTWConfig, partial_penalty: float) -> CroppedReferences:
+    """The shipped SIGWI whistles, cropped and shaped once per setting (shared by matchers)."""
+    return CroppedReferences(natural_references()[0], dtw=dtw, partial_penalty=partial_penalty)
 
 
 class MimicMatcher:
@@ -283,6 +128,10 @@ class MimicMatcher:
         Settings; defaults when omitted.
     sample_rate : int
         Hz (32-512 kHz, the detection chain's range).
+    naturals : sequence of Contour, optional
+        Known natural whistles (negative evidence, see the module docstring); the shipped SIGWI
+        contours by default when ``config.natural_references`` is set. Give a catalogue's
+        whistles plus :func:`~dolphin.chat.distance.natural_references` to add local animals.
 
     Raises
     ------
@@ -300,23 +149,38 @@ class MimicMatcher:
     """
 
     def __init__(
-        self, vocab: Vocabulary, config: MatcherConfig | None = None, *, sample_rate: int
+        self,
+        vocab: Vocabulary,
+        config: MatcherConfig | None = None,
+        *,
+        sample_rate: int,
+        naturals: Sequence[Contour] | None = None,
     ) -> None:
         self.vocab = vocab
-        self.config = config or MatcherConfig()
+        self.config = cfg = config or MatcherConfig()
         self.sample_rate = int(sample_rate)
-        self.detector = Detector(sample_rate=self.sample_rate, config=self.config.detect)
+        self.detector = Detector(sample_rate=self.sample_rate, config=cfg.detect)
         self._refs = [e.contour for e in vocab.entries]
-        self._dtw = {"whistle": self.config.whistle_dtw(), "pulsed": self.config.pulse_dtw()}
+        self._dtw = {"whistle": cfg.whistle_dtw(), "pulsed": cfg.pulse_dtw()}
+        self.naturals: CroppedReferences | None = None
+        if naturals is not None:
+            self.naturals = CroppedReferences(
+                naturals, dtw=self._dtw["whistle"], partial_penalty=cfg.partial_penalty
+            )
+        elif cfg.natural_references:
+            self.naturals = _shipped_naturals(self._dtw["whistle"], cfg.partial_penalty)
+        self._natural_ok = self._usable_naturals()
         self._stream: MatcherState | None = None
 
     # --- streaming ------------------------------------------------------------------------------
 
     def new_stream(self) -> MatcherState:
         """Fresh explicit state (what ``with matcher.streaming()`` yields); time 0 is now."""
-        det = self.detector.new_stream()
-        det.trains = TimedTrainTracker(config=self.config.detect.trains)
-        return MatcherState(detector=det)
+        return MatcherState(
+            detector=self.detector.new_stream(),
+            trains=TimedTrainTracker(config=self.config.detect.trains),
+            gate=SilenceGate(sample_rate=self.sample_rate, max_zeros_s=self.config.max_zeros_s),
+        )
 
     @contextlib.contextmanager
     def streaming(self) -> Iterator[MatcherState]:
@@ -351,7 +215,8 @@ class MimicMatcher:
             raise ValueError(f"block must be one channel [T], got shape {x.shape}")
         det = st.detector
         st.n_samples += x.size
-        det.n_samples = st.n_samples
+        x = st.gate.process(x)
+        det.n_samples = st.gate.n_out
         found = det.tracker.process(x)
         if self.config.group_whistles:
             events = det.grouper.process(found, horizon_s=det.tracker.horizon_s)
@@ -360,11 +225,11 @@ class MimicMatcher:
             contours = [w.contour for w in found]
         trains = []
         if self.config.pulsed:
-            trains = det.trains.process(det.clicks.process(x))
+            trains = st.trains.process(det.clicks.process(x))
             # every click before this time has been found (the click detector searches whole
             # chunks once two more have arrived), so overdue trains can be released in silence
-            settled = st.n_samples / self.sample_rate - 2 * self.config.detect.clicks.chunk_s
-            trains += det.trains.advance(settled - 1e-3)
+            settled = det.n_samples / self.sample_rate - 2 * self.config.detect.clicks.chunk_s
+            trains += st.trains.advance(settled - 1e-3)
         return self._judge(st, contours, trains)
 
     def flush(self, *, state: MatcherState | None = None) -> list[MimicDetection]:
@@ -378,10 +243,11 @@ class MimicMatcher:
             contours = [w.contour for w in found]
         trains = []
         if self.config.pulsed:
-            trains = det.trains.process(det.clicks.flush()) + det.trains.flush()
+            trains = st.trains.process(det.clicks.flush()) + st.trains.flush()
         out = self._judge(st, contours, trains)
         fresh = self.new_stream()
-        st.detector, st.n_samples, st.mutes = fresh.detector, 0, []
+        st.detector, st.trains, st.gate = fresh.detector, fresh.trains, fresh.gate
+        st.n_samples, st.mutes = 0, []
         return out
 
     def mute(self, start_s: float, end_s: float, *, state: MatcherState | None = None) -> None:
@@ -426,6 +292,47 @@ class MimicMatcher:
             return np.full(len(self._refs), np.inf), False
         return d[0], True
 
+    def natural_distance(self, contour: Contour, *, entry: int | None = None) -> float:
+        """Distance of a whistle contour to the nearest known natural whistle, semitones.
+
+        Parameters
+        ----------
+        contour : Contour
+            A whistle contour.
+        entry : int, optional
+            Index of the entry it is judged against: natural whistles that are themselves
+            within ``threshold + natural_margin`` of that entry are left out (they would reject
+            every imitation of it: the entry looks natural, as hand-made up- and down-sweeps
+            do). All natural whistles when omitted.
+
+        Returns
+        -------
+        float
+            Semitones; inf without natural references or for a contour too short to compare.
+        """
+        if self.naturals is None or not len(self.naturals):
+            return float("inf")
+        try:
+            d = self.naturals.distances([contour])[0]
+        except ValueError:
+            return float("inf")
+        if entry is not None:
+            d = d[self._natural_ok[entry]]
+        return float(d.min()) if d.size else float("inf")
+
+    def _usable_naturals(self) -> np.ndarray:
+        """[n_entries, n_naturals] bool: natural whistles usable as evidence against each entry."""
+        if self.naturals is None or not len(self.naturals):
+            return np.ones((len(self._refs), 0), bool)
+        forward = self.naturals.distances(self._refs)  # an entry as a (partial) natural whistle
+        backward = mimic_distances(  # a natural whistle as a (partial) copy of an entry
+            self.naturals.references,
+            self._refs,
+            dtw=self._dtw["whistle"],
+            partial_penalty=self.config.partial_penalty,
+        ).T
+        return np.minimum(forward, backward) >= self.config.threshold + self.config.natural_margin
+
     # --- internals ------------------------------------------------------------------------------
 
     def _state(self, state: MatcherState | None) -> MatcherState:
@@ -440,22 +347,25 @@ class MimicMatcher:
 
     def _judge(self, st: MatcherState, contours, trains) -> list[MimicDetection]:
         cfg, now = self.config, st.n_samples / self.sample_rate
+        to_stream = st.gate.to_stream_s
         out = []
         for c in contours:
             if c.duration_s >= cfg.min_duration_s:
+                c = Contour(to_stream(c.times_s), c.freqs_hz)
                 out.append(self._decide(c, "whistle", cfg.threshold, now))
         for train in trains:
             if len(train.clicks) < cfg.pulse_min_clicks:
                 continue
             kind = CLICK_TRAIN if train.label == CLICK_TRAIN else "burst_pulse"
             divisor = cfg.click_rate_divisor if kind == CLICK_TRAIN else cfg.burst_rate_divisor
-            times = np.array([k.time_s for k in train.clicks])
+            times = to_stream(np.array([k.time_s for k in train.clicks]))
             contour = pulse_rate_contour(times, divisor=divisor, min_regular=cfg.pulse_min_regular)
             if contour is not None and contour.duration_s > 0:
                 out.append(self._decide(contour, kind, cfg.pulse_threshold, now))
         out = [d for d in out if d is not None and not self._muted(st, d.start_s, d.end_s)]
         keep_s = 30.0  # pulse trains are released up to seconds after they end
         st.mutes = [(a, b) for a, b in st.mutes if b + cfg.mute_margin_s + keep_s >= now]
+        st.gate.prune(st.gate.n_out / self.sample_rate - keep_s)
         return sorted(out, key=lambda d: (d.end_s, d.start_s))
 
     def _decide(self, contour: Contour, kind: str, threshold: float, now: float):
@@ -465,7 +375,14 @@ class MimicMatcher:
         order = np.argsort(d)
         best = float(d[order[0]])
         second = float(d[order[1]]) if d.size > 1 else np.inf
-        accepted = best <= threshold and second - best >= self.config.min_margin
+        natural = np.inf
+        if kind == "whistle":
+            natural = self.natural_distance(contour, entry=int(order[0]))
+        accepted = (
+            best <= threshold
+            and second - best >= self.config.min_margin
+            and natural - best >= self.config.natural_margin
+        )
         nearest = self.vocab.entries[int(order[0])].label
         start, end = float(contour.times_s[0]), float(contour.times_s[-1])
         return MimicDetection(
@@ -481,4 +398,5 @@ class MimicMatcher:
             accepted=bool(accepted),
             nearest_label=nearest,
             margin=second - best,
+            natural_distance=natural,
         )

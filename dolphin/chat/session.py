@@ -7,12 +7,9 @@ their exact times, logs every overrun or device error, and refreshes the view. T
 every frame, zero blocks standing in for lost ones included, so its stream time is the
 recording's time.
 
-A session folder ``<root>/<YYYYMMDDTHHMMSSZ>/`` holds::
-
-    config.json     the session configuration, saved before anything else
-    events.jsonl    the event log (:mod:`dolphin.chat.eventlog`), fsynced every 0.5 s
-    audio/          chat_<UTC start of first frame>.w64 (or .flac, .wav), rotated every rotate_s
-    session.json    a summary, written at a clean stop only (absent after a crash)
+A session folder ``<root>/<YYYYMMDDTHHMMSSZ>/`` holds ``config.json``, ``events.jsonl``,
+``audio/`` and, after a clean stop, ``session.json`` (:mod:`dolphin.chat.session_files`, which
+also defines :class:`~dolphin.chat.session_files.SessionResult`).
 
 Stop a running session with ``stop_event.set()``, key ``q``, Ctrl-C (``KeyboardInterrupt``) or
 ``duration_s``; each closes the files and logs ``session_stop``.
@@ -21,12 +18,11 @@ Stop a running session with ``stop_event.set()``, key ``q``, Ctrl-C (``KeyboardI
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -34,11 +30,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dolphin.chat.devices import DeviceStats, InputDevice, OutputDevice
-from dolphin.chat.emitter import Emission, EmissionError, EmissionSchedule, Emitter
+from dolphin.chat.devices import InputDevice, OutputDevice
+from dolphin.chat.emitter import EmissionError, EmissionSchedule, Emitter
 from dolphin.chat.eventlog import EventLog, to_jsonable
 from dolphin.chat.feedback import Feedback
 from dolphin.chat.recorder import RecordedFile, RotatingRecorder
+from dolphin.chat.session_files import (  # noqa: F401  (SessionResult re-exported)
+    SessionResult,
+    make_session_folder,
+    session_summary,
+    write_json,
+)
 from dolphin.chat.view import KeyReader, TerminalView
 from dolphin.errors import DolphinError
 
@@ -54,72 +56,6 @@ class Matcher(Protocol):
     def flush(self) -> list: ...  # noqa: D102  detections still pending at the end
 
     def mute(self, start_s: float, end_s: float) -> None: ...  # noqa: D102  self-hearing gate
-
-
-@dataclass
-class SessionResult:
-    """What a session did.
-
-    Attributes
-    ----------
-    folder : Path
-        The session folder.
-    sample_rate : int
-        Hz.
-    n_frames : int
-        Frames recorded (the stream length).
-    files : list of RecordedFile
-        The recording, in order.
-    detections : list
-        Every detection the matcher reported (``MimicDetection``), accepted or not.
-    emissions : list of Emission
-        Whistles played, with exact stream times.
-    stats : DeviceStats
-        Input counters (overruns, dropped frames).
-    stopped_by : str
-        ``"duration"``, ``"end_of_input"``, ``"device_error"``, ``"stop"``, ``"key"``,
-        ``"interrupt"`` or ``"error"``.
-    """
-
-    folder: Path
-    sample_rate: int
-    n_frames: int
-    files: list[RecordedFile] = field(default_factory=list)
-    detections: list = field(default_factory=list)
-    emissions: list[Emission] = field(default_factory=list)
-    stats: DeviceStats = field(default_factory=DeviceStats)
-    stopped_by: str = ""
-
-    @property
-    def duration_s(self) -> float:
-        """Seconds recorded."""
-        return self.n_frames / self.sample_rate
-
-    @property
-    def events_path(self) -> Path:
-        """The event log."""
-        return self.folder / "events.jsonl"
-
-
-def make_session_folder(root: str | Path, when: datetime | None = None) -> Path:
-    """Create ``root/<YYYYMMDDTHHMMSSZ>`` (``_2``, ``_3``... when taken) and its ``audio/``."""
-    stamp = (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    root = Path(root)
-    for k in range(1, 1000):
-        folder = root / (stamp if k == 1 else f"{stamp}_{k}")
-        try:
-            folder.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        (folder / "audio").mkdir()
-        return folder
-    raise FileExistsError(f"{root}: too many sessions named {stamp}")
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(to_jsonable(data), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class ChatSession:
@@ -208,7 +144,7 @@ class ChatSession:
     ) -> SessionResult:
         """Run until ``duration_s`` of audio, the end of the input, a stop request or an error."""
         self.folder = make_session_folder(self.root)
-        _write_json(self.folder / "config.json", self.config if self.config is not None else {})
+        write_json(self.folder / "config.json", self.config if self.config is not None else {})
         self.log = EventLog(self.folder / "events.jsonl")
         sr = self.input.sample_rate
         end_frame = None if duration_s is None else int(round(duration_s * sr))
@@ -453,22 +389,10 @@ class ChatSession:
             stats=self.input.stats,
             stopped_by=stopped_by,
         )
-        summary = {
-            "stopped_by": stopped_by,
-            "n_frames": result.n_frames,
-            "duration_s": result.duration_s,
-            "files": [
-                {"path": f.path.name, "start_frame": f.start_frame, "n_frames": f.n_frames}
-                for f in files
-            ],
-            "n_detections": len(result.detections),
-            "n_accepted": sum(bool(getattr(d, "accepted", True)) for d in result.detections),
-            "n_emissions": len(result.emissions),
-            "stats": result.stats,
-        }
+        summary = session_summary(result)
         self.log.log("session_stop", **summary)
         self.log.close()
-        _write_json(self.folder / "session.json", summary)
+        write_json(self.folder / "session.json", summary)
         if self.view is not None:
             self._safe(partial(self.view.refresh, result.duration_s, force=True))
         return result

@@ -1,18 +1,11 @@
 """The CHAT vocabulary: a few synthetic whistles, each standing for an object (scarf, rope, ...).
 
-A :class:`Vocabulary` holds labelled whistle contours. :func:`design_vocabulary` draws many
-random contours (:func:`dolphin.synth.contours.random_contour`) in a band and duration range and
-keeps ``n`` of them that lie far from each other and from natural whistles, so that a dolphin's
-imitation of one entry is not confused with another entry, and the animals' own (signature)
-whistles are not taken for imitations. "Far" is measured with the very distance the mimic
-matcher uses (:func:`mimic_distances`): DTW of pitch shapes in semitones that ignores a
-frequency scaling up to ``freq_tolerance`` (20 %) and a time stretch up to ``stretch_tolerance``,
-and that also compares a contour with the parts of an entry (:func:`partial_crops`), since a
-partial imitation counts. The natural reference set is the shipped SIGWI contours
-(:func:`dolphin.synth.sigwi.load_sigwi_contours`) plus, optionally, a signature catalogue.
-
-:func:`vocabulary_from_recordings` takes the entries from recordings instead (one whistle per
-file, found by the detect stage).
+A :class:`Vocabulary` holds labelled whistle contours and reads and writes them as JSON
+(:meth:`Vocabulary.save`, :meth:`Vocabulary.load`); :class:`VocabConfig` says how one is designed
+and where it lives. The design itself (:func:`design_vocabulary`, :func:`vocabulary_report`,
+:func:`vocabulary_from_recordings`) is in :mod:`dolphin.chat.design`, and the mimic distance it
+uses (:func:`mimic_distances`, :func:`tolerant_dtw`, :func:`partial_crops`, :data:`CROPS`) in
+:mod:`dolphin.chat.distance`; both stay importable from here.
 
 File format (UTF-8 JSON, written to a temporary file and renamed into place)::
 
@@ -25,20 +18,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dolphin.annotations import Contour
-from dolphin.detect.dtw import DTWConfig, cross_dtw
+from dolphin.chat.distance import (  # noqa: F401  (re-exported: the vocabulary's distance)
+    CROPS,
+    mimic_distances,
+    natural_references,
+    partial_crops,
+    tolerant_dtw,
+)
 from dolphin.errors import DolphinError
 
 FORMAT = "dolphin-chat-vocabulary"
 VERSION = 1
-#: Crops of an entry a partial imitation is compared with: (start, end) fractions of its length.
-CROPS = ((0.0, 1.0), (0.0, 0.8), (0.2, 1.0), (0.1, 0.9), (0.0, 0.65), (0.35, 1.0), (0.15, 0.8))
+#: Functions of :mod:`dolphin.chat.design`, importable from here as before.
+_DESIGN = ("design_vocabulary", "vocabulary_from_recordings", "vocabulary_report")
 
 
 class VocabularyError(DolphinError, ValueError):
@@ -260,300 +258,11 @@ class Vocabulary:
         return cls.from_dict(data, path=path)
 
 
-# --- the mimic distance -------------------------------------------------------------------------
+def __getattr__(name: str):
+    """``design_vocabulary`` and friends live in :mod:`dolphin.chat.design` (which imports this
+    module), and are still importable from here."""
+    if name in _DESIGN:
+        from dolphin.chat import design
 
-
-def tolerant_dtw(
-    *, freq_tolerance: float = 0.2, stretch_tolerance: float = 0.3, band: float = 0.15
-) -> DTWConfig:
-    """DTW settings that ignore a frequency scaling and a time stretch up to the given bounds.
-
-    Parameters
-    ----------
-    freq_tolerance : float
-        Relative frequency scaling that costs nothing (0.2: a contour 20 % lower or 25 % higher
-        matches as well as the original), beyond it 1 semitone of distance per semitone.
-    stretch_tolerance : float
-        Relative duration change that costs nothing.
-    band : float
-        Sakoe-Chiba half-width, fraction of the contour (uneven time warping).
-
-    Returns
-    -------
-    DTWConfig
-    """
-    if not 0 <= freq_tolerance < 1:
-        raise VocabularyError(f"freq_tolerance must be in [0, 1), got {freq_tolerance}")
-    return DTWConfig(
-        band=band,
-        free_shift_semitones=float(-12.0 * np.log2(1.0 - freq_tolerance)),
-        free_stretch=stretch_tolerance,
-    )
-
-
-def partial_crops(contour: Contour, crops=CROPS) -> list[Contour]:
-    """Parts of a contour, one per (start, end) fraction of its duration in ``crops``."""
-    t, f = contour.times_s, contour.freqs_hz
-    out = []
-    for a, b in crops:
-        t0, t1 = t[0] + a * (t[-1] - t[0]), t[0] + b * (t[-1] - t[0])
-        inside = (t > t0) & (t < t1)
-        tt = np.concatenate([[t0], t[inside], [t1]])
-        out.append(Contour(tt, np.interp(tt, t, f)))
-    return out
-
-
-def mimic_distances(
-    queries: Sequence[Contour],
-    references: Sequence[Contour],
-    *,
-    dtw: DTWConfig,
-    partial_penalty: float = 1.0,
-    crops=CROPS,
-) -> np.ndarray:
-    """Distance of each query to each reference, allowing partial imitations.
-
-    The distance to a reference is the smallest, over its crops (:data:`CROPS`), of the DTW
-    distance to the crop plus ``partial_penalty`` x the share of the reference left out.
-
-    Returns
-    -------
-    np.ndarray, shape [Q, R], float64
-        Semitones.
-    """
-    n_crops = len(crops)
-    parts = [c for r in references for c in partial_crops(r, crops)]
-    missing = np.tile([1.0 - (b - a) for a, b in crops], len(references))
-    d = cross_dtw(list(queries), parts, config=dtw) + partial_penalty * missing[None, :]
-    return d.reshape(len(queries), len(references), n_crops).min(axis=2)
-
-
-def _symmetric(queries: Sequence[Contour], refs: Sequence[Contour], dtw: DTWConfig) -> np.ndarray:
-    """min(d(q, r), d(r, q)): either whistle may be the (partial) imitation of the other."""
-    return np.minimum(
-        mimic_distances(queries, refs, dtw=dtw), mimic_distances(refs, queries, dtw=dtw).T
-    )
-
-
-def _catalogue_contours(catalogue) -> tuple[list[Contour], list[str]]:
-    """A signature catalogue's exemplar whistles with their animals' names."""
-    if catalogue is None:
-        return [], []
-    pairs = [(c, f"catalogue:{a}") for a in catalogue.animals() for c in catalogue[a].whistles]
-    return [c for c, _ in pairs], [name for _, name in pairs]
-
-
-def natural_references(catalogue=None) -> tuple[list[Contour], list[str]]:
-    """The shipped SIGWI contours (plus a catalogue's whistles) with their names."""
-    from dolphin.synth.sigwi import load_sigwi_contours
-
-    real = load_sigwi_contours()
-    extra, extra_names = _catalogue_contours(catalogue)
-    return [r.contour for r in real] + extra, [f"sigwi:{r.id}" for r in real] + extra_names
-
-
-def vocabulary_report(
-    vocab: Vocabulary,
-    *,
-    natural: Sequence[Contour] | None = None,
-    natural_names: Sequence[str] | None = None,
-    dtw: DTWConfig | None = None,
-) -> VocabReport:
-    """Pairwise and natural-whistle distances of a vocabulary.
-
-    Parameters
-    ----------
-    vocab : Vocabulary
-    natural : sequence of Contour, optional
-        Natural whistles; the shipped SIGWI contours when omitted.
-    natural_names : sequence of str, optional
-        Their names, for the report.
-    dtw : DTWConfig, optional
-        Distance settings; :func:`tolerant_dtw` defaults when omitted.
-
-    Returns
-    -------
-    VocabReport
-    """
-    dtw = dtw or tolerant_dtw()
-    if natural is None:
-        natural, natural_names = natural_references()
-    natural = list(natural)
-    names = list(natural_names or [f"natural:{k}" for k in range(len(natural))])
-    contours = [e.contour for e in vocab.entries]
-    pair = _symmetric(contours, contours, dtw)
-    np.fill_diagonal(pair, 0.0)
-    off = pair[~np.eye(len(contours), dtype=bool)]
-    nat = _symmetric(contours, natural, dtw) if natural else np.full((len(contours), 0), np.inf)
-    best = np.argmin(nat, axis=1) if natural else np.zeros(len(contours), int)
-    nat_d = nat[np.arange(len(contours)), best] if natural else np.full(len(contours), np.inf)
-    return VocabReport(
-        min_pairwise_semitones=float(off.min()) if off.size else float("inf"),
-        min_natural_semitones=float(nat_d.min()),
-        pairwise=np.round(pair, 4).tolist(),
-        nearest_natural=[names[int(k)] if natural else "" for k in best],
-        natural_semitones=np.round(nat_d, 4).tolist(),
-        n_natural=len(natural),
-    )
-
-
-def design_vocabulary(
-    n: int = 6,
-    labels: Sequence[str] | None = None,
-    *,
-    catalogue=None,
-    natural: Sequence[Contour] | None = None,
-    config: VocabConfig | None = None,
-    band_hz: tuple[float, float] | None = None,
-    duration_s: tuple[float, float] | None = None,
-    dtw: DTWConfig | None = None,
-    seed: int | None = None,
-) -> Vocabulary:
-    """Pick ``n`` whistles far apart from each other and from natural whistles.
-
-    Candidates are :func:`~dolphin.synth.contours.random_contour` draws (``config.shapes``) in
-    ``config``'s band and duration range with a pitch range of at least ``min_range_semitones``
-    and sweeps no faster than ``max_slope_hz_per_s``. The first pick is the candidate farthest
-    from every natural whistle; each next pick maximises min(distance to the picks so far,
-    distance to natural whistles).
-
-    Parameters
-    ----------
-    n : int
-        Entries (2-12; 4-8 recommended).
-    labels : sequence of str, optional
-        One per entry; ``w1``, ``w2``, ... when omitted.
-    catalogue : SignatureCatalogue, optional
-        Known animals' signature whistles, avoided as well.
-    natural : sequence of Contour, optional
-        Natural whistles to avoid instead of the shipped SIGWI contours.
-    config : VocabConfig, optional
-        Band, durations, candidates and seed (its ``n`` is replaced by ``n``).
-    band_hz : tuple of float, optional
-        (low, high) frequency limits in Hz, overriding ``config`` (default 4-20 kHz).
-    duration_s : tuple of float, optional
-        (shortest, longest) duration in seconds, overriding ``config`` (default 0.5-1.5 s).
-    dtw : DTWConfig, optional
-        Distance settings; the matcher's default (:func:`tolerant_dtw`) when omitted.
-    seed : int, optional
-        Overrides ``config.seed``.
-
-    Returns
-    -------
-    Vocabulary
-        With its :class:`VocabReport` (minimum pairwise and natural distances, semitones).
-
-    Raises
-    ------
-    VocabularyError
-        Bad ``n``, labels that do not fit ``n``, or a band too narrow for the pitch range.
-    """
-    from dolphin.synth.contours import random_contour
-
-    base = config or VocabConfig()
-    fields = {**asdict(base), "n": n, "seed": base.seed if seed is None else seed}
-    if band_hz is not None:
-        fields["fmin_hz"], fields["fmax_hz"] = (float(f) for f in band_hz)
-    if duration_s is not None:
-        fields["min_duration_s"], fields["max_duration_s"] = (float(d) for d in duration_s)
-    cfg = VocabConfig(**fields)
-    labels = list(labels) if labels is not None else [f"w{k + 1}" for k in range(cfg.n)]
-    if len(labels) != cfg.n:
-        raise VocabularyError(f"got {len(labels)} labels for {cfg.n} entries: {labels}")
-    span = 12.0 * np.log2(cfg.fmax_hz / cfg.fmin_hz)
-    if span < cfg.min_range_semitones:
-        raise VocabularyError(
-            f"band {cfg.fmin_hz:.0f}-{cfg.fmax_hz:.0f} Hz spans {span:.1f} semitones, less than "
-            f"min_range_semitones={cfg.min_range_semitones}"
-        )
-    dtw = dtw or tolerant_dtw()
-    rng = np.random.default_rng(cfg.seed)
-    candidates: list[Contour] = []
-    for k in range(50 * cfg.n_candidates):
-        if len(candidates) == cfg.n_candidates:
-            break
-        c = random_contour(
-            rng=rng,
-            shape=cfg.shapes[k % len(cfg.shapes)],
-            duration_s=float(rng.uniform(cfg.min_duration_s, cfg.max_duration_s)),
-            fmin_hz=cfg.fmin_hz,
-            fmax_hz=cfg.fmax_hz,
-        )
-        slope = np.abs(np.diff(c.freqs_hz) / np.diff(c.times_s)).max()
-        wide = 12.0 * np.log2(c.freqs_hz.max() / c.freqs_hz.min()) >= cfg.min_range_semitones
-        if wide and slope <= cfg.max_slope_hz_per_s:
-            candidates.append(c)
-    if len(candidates) < cfg.n:
-        raise VocabularyError("could not draw enough candidate whistles; widen the band")
-    if natural is None:
-        natural, names = natural_references(catalogue)
-    else:
-        extra, extra_names = _catalogue_contours(catalogue)
-        names = [f"natural:{k}" for k in range(len(natural))] + extra_names
-        natural = list(natural) + extra
-    nat = _symmetric(candidates, list(natural), dtw).min(axis=1) if len(natural) else None
-    nat = nat if nat is not None else np.full(len(candidates), np.inf)
-    pair = _symmetric(candidates, candidates, dtw)
-    np.fill_diagonal(pair, np.inf)
-    chosen = [int(np.argmax(np.where(np.isfinite(nat), nat, 1e9)))]
-    while len(chosen) < cfg.n:
-        score = np.minimum(pair[:, chosen].min(axis=1), nat)
-        score[chosen] = -np.inf
-        chosen.append(int(np.argmax(score)))
-    entries = [VocabEntry(label, candidates[i]) for label, i in zip(labels, chosen, strict=True)]
-    vocab = Vocabulary(entries)
-    vocab.report = vocabulary_report(vocab, natural=natural, natural_names=names, dtw=dtw)
-    return vocab
-
-
-def vocabulary_from_recordings(
-    paths: Sequence[str | Path], labels: Sequence[str], *, detect_config=None
-) -> Vocabulary:
-    """Build a vocabulary from recordings holding one whistle each.
-
-    Each file goes through the detect stage (:func:`dolphin.detect.pipeline.detect_file`); the
-    contour of its single whistle event (all loops) becomes the entry, times moved to start at 0.
-
-    Parameters
-    ----------
-    paths : sequence of str or Path
-        Audio files, one per entry.
-    labels : sequence of str
-        One label per file.
-    detect_config : DetectorConfig, optional
-        Detection settings; defaults when omitted.
-
-    Returns
-    -------
-    Vocabulary
-        With a report of the distances to the shipped SIGWI contours.
-
-    Raises
-    ------
-    VocabularyError
-        Labels and files differ in number, or a file holds no whistle or several.
-    AudioFileError
-        A file is missing or unreadable.
-    """
-    from dolphin.detect.pipeline import detect_file
-
-    paths, labels = [Path(p) for p in paths], list(labels)
-    if len(paths) != len(labels):
-        raise VocabularyError(f"got {len(labels)} labels for {len(paths)} recordings")
-    entries = []
-    for path, label in zip(paths, labels, strict=True):
-        found = detect_file(path, detect_config).contours
-        if not found:
-            raise VocabularyError(f"{path}: no whistle found; record one clear whistle per file")
-        if len(found) > 1:
-            spans = ", ".join(
-                f"{c.contour.times_s[0]:.2f}-{c.contour.times_s[-1]:.2f} s" for c in found
-            )
-            raise VocabularyError(
-                f"{path}: {len(found)} whistles found ({spans}); trim it to one whistle"
-            )
-        c = found[0].contour
-        entries.append(VocabEntry(label, Contour(c.times_s - c.times_s[0], c.freqs_hz)))
-    vocab = Vocabulary(entries)
-    vocab.report = vocabulary_report(vocab)
-    return vocab
+        return getattr(design, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,8 @@
         [--schedule 5=scarf,12=rope] [--level-dbfs L] [--calibration CAL.json]
         [--feedback speech|beep|print|none] [--cue-output DEVICE] [KEY=VALUE ...]
 
-Extra KEY=VALUE arguments are Hydra overrides of conf/config.yaml (``chat.rotate_s=300``).
+Extra KEY=VALUE arguments are Hydra overrides of conf/config.yaml (``chat.rotate_s=300``,
+``chat.mute_tail_s=0.3``, ``chat.max_queue_s=5``); each flag overrides its ``chat.`` field.
 """
 
 from __future__ import annotations
@@ -53,11 +54,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_session_arguments(parser)
     parser.add_argument("--schedule", help="emissions at stream times: 5=scarf,12.5=rope")
     parser.add_argument(
-        "--level-dbfs", type=float, default=-20.0, help="emission RMS level, dB re full scale"
+        "--level-dbfs",
+        type=float,
+        help="emission RMS level, dB re full scale (chat.emit_level_dbfs)",
     )
-    parser.add_argument("--calibration", type=Path, help="loopback calibration JSON")
+    parser.add_argument(
+        "--calibration", type=Path, help="loopback calibration JSON (chat.calibration)"
+    )
     parser.add_argument("--feedback", choices=FEEDBACK_KINDS, help="(chat.feedback)")
-    parser.add_argument("--cue-output", help="output device for beep cues (headphones)")
+    parser.add_argument(
+        "--cue-output",
+        "--cue-device",
+        dest="cue_output",
+        help="headphones for cues and speech, never the underwater speaker (chat.cue_device)",
+    )
     parser.add_argument(
         "--simulate-every-s",
         type=float,
@@ -80,8 +90,15 @@ def chat_config(args: argparse.Namespace):
         "rotate_s": args.rotate_s,
         "audio_format": args.format,
     }
-    if getattr(args, "feedback", None) in ("speech", "beep", "none"):
-        flags["feedback"] = args.feedback
+    session_flags = {  # absent from field_tools/record.py
+        "feedback": "feedback",
+        "emit_level_dbfs": "level_dbfs",
+        "calibration": "calibration",
+        "cue_device": "cue_output",
+    }
+    for name, flag in session_flags.items():
+        value = getattr(args, flag, None)
+        flags[name] = str(value) if isinstance(value, Path) else value
     return dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
 
 
@@ -109,10 +126,6 @@ def run(args: argparse.Namespace) -> int:
         simulate=args.simulate,
         realtime=not args.fast,
         schedule=args.schedule,
-        level_dbfs=args.level_dbfs,
-        calibration=args.calibration,
-        feedback=args.feedback,
-        cue_output=args.cue_output,
         view=not args.no_view,
         simulate_every_s=args.simulate_every_s,
         duration_s=args.duration_s,

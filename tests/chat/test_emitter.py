@@ -199,7 +199,7 @@ def test_cue_and_print_feedback():
     assert isinstance(printed, PrintFeedback)
     printed.announce("rope")
     printed.announce("ball", accepted=False)
-    assert stream.getvalue() == "\aMIMIC rope\n"
+    assert stream.getvalue() == "MIMIC rope\n"  # plain and silent: no bell
     assert isinstance(build_feedback("beep"), PrintFeedback)  # no cue output: the bell
     with pytest.raises(FeedbackError, match="must be one of"):
         build_feedback("shout")

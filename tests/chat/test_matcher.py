@@ -123,3 +123,34 @@ def test_detection_serialises_to_json(found):
 
     d = json.loads(json.dumps(found[0].to_dict()))
     assert d["type"] == "mimic" and set(d) >= {"label", "accepted", "latency_s", "contour"}
+
+
+def test_a_whistle_closer_to_a_known_natural_whistle_is_rejected(vocab):
+    from dolphin.chat.mimics import imitate
+    from dolphin.synth.background import ocean_noise
+    from dolphin.synth.sounds import render_whistle
+
+    rng = np.random.default_rng(1)
+    heard = imitate(vocab["rope"].contour, rng=rng, shift=(0.05, 0.1), wobble_semitones=0.4)
+    # a known natural whistle (say a local animal's signature whistle) much like what is heard,
+    # but transposed well beyond the free 20 % from "rope" itself
+    natural = imitate(heard, rng=rng, shift=(0.15, 0.2), stretch=0.0, wobble_semitones=0.3)
+    x = ocean_noise(n_samples=3 * SR, sample_rate=SR, rng=rng, rms=0.01)
+    w = render_whistle(heard, sample_rate=SR)
+    x[SR : SR + w.size] += 0.1 * w / np.abs(w).max()
+    plain = run(MimicMatcher(vocab, sample_rate=SR, naturals=[]), x, int(0.02 * SR))
+    assert [d.label for d in plain if d.accepted] == ["rope"]
+    assert plain[0].natural_distance == np.inf
+    known = run(MimicMatcher(vocab, sample_rate=SR, naturals=[natural]), x, int(0.02 * SR))
+    assert known and not any(d.accepted for d in known)
+    assert known[0].nearest_label == "rope"
+    assert known[0].natural_distance < known[0].distance + MatcherConfig().natural_margin
+    # a natural whistle that is itself a copy of an entry is no evidence against it: an entry
+    # that looks natural (a hand-made sweep) must still be recognised
+    copy = run(MimicMatcher(vocab, sample_rate=SR, naturals=[heard]), x, int(0.02 * SR))
+    assert [d.label for d in copy if d.accepted] == ["rope"]
+    # the shipped SIGWI whistles are the default references
+    default = MimicMatcher(vocab, sample_rate=SR)
+    assert default.naturals is not None and len(default.naturals) == 300
+    off = MimicMatcher(vocab, MatcherConfig(natural_references=False), sample_rate=SR)
+    assert off.naturals is None

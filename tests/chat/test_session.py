@@ -226,7 +226,7 @@ def test_cli_session_runs_a_simulated_session_with_imitations(tmp_path, vocab, c
     assert main(argv + ["chat.rotate_s=2", "chat.audio_format=W64"]) == 0
     out = capsys.readouterr()
     assert "6.0 s recorded in 3 file(s)" in out.out and "1 emission(s)" in out.out
-    assert "MIMIC" in out.err
+    assert "MIMIC" in out.out  # --feedback print: plain lines on stdout
     (folder,) = (tmp_path / "s").iterdir()
     config = json.loads((folder / "config.json").read_text())
     assert config["chat"]["sample_rate"] == 48000 and config["simulated_imitations"]
