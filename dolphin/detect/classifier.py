@@ -54,8 +54,8 @@ CLASSES = (WHISTLE, BURST_PULSE, CLICK_TRAIN, BUZZ)
 PULSED = (BURST_PULSE, CLICK_TRAIN, BUZZ)
 FORMAT = "dolphin-classifier-1"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
-#: Output columns per time tile of the inference front end (~1 MB of first-layer output).
-FRONTEND_TILE = 256
+#: Output columns per time tile of the inference front end (~4 MB of first-layer output).
+FRONTEND_TILE = 512
 
 
 @dataclass
@@ -229,7 +229,8 @@ class EventClassifier(nn.Module):
         n = z.shape[-1]
         lags = torch.maximum(intervals[..., 0 : 2 * n : 2], intervals[..., 1 : 2 * n : 2])
         z = torch.cat([z.flatten(1, 2), self.interval_norm(lags)], dim=1)
-        return self.head(self.blocks(self.project(z)))
+        z = self.project(z)
+        return self.head(self._fast_blocks(z) if fast else self.blocks(z))
 
     def _fast_frontend(self, z: torch.Tensor) -> torch.Tensor:
         """The 2-D front end in inference, equal up to float rounding, ~3x faster on a CPU.
@@ -238,7 +239,9 @@ class EventClassifier(nn.Module):
         commute). The image is run in time tiles of :data:`FRONTEND_TILE` output columns (each
         with the few columns of halo its convolutions need): the first layer's output, 16x the
         input, then stays in the CPU cache between convolution and pooling instead of going
-        through memory (a 20 s chunk's is ~40 MB).
+        through memory (a 20 s chunk's is ~40 MB). Tiles go in channels-last, and the first
+        convolution (one input channel) takes its three frequency taps as three input channels
+        of a 1x3 one: oneDNN runs both much faster on a CPU (same values up to float rounding).
         """
         layers = list(self.frontend)
         z = layers[0](z)
@@ -264,12 +267,20 @@ class EventClassifier(nn.Module):
         left = -needed(0, 1)[0][0]
         right = max(needed(lengths[-1] - 1, lengths[-1])[0][1] - lengths[0], 0)
         z = nn.functional.pad(z, (left, right))  # the convolutions' zero padding in time
+        paddings = [(1, 0)] * len(stages)
+        if z.shape[1] == 1:  # the first layer's 3 frequency taps as 3 input channels: 2x faster
+            rows = z.shape[2]
+            z = nn.functional.pad(z, (0, 0, 1, 1))  # its zero padding in frequency
+            z = torch.cat([z[:, :, k : k + rows] for k in range(3)], dim=1)
+            weight, *rest = stages[0]
+            stages[0], paddings[0] = (weight.permute(0, 2, 1, 3), *rest), (0, 0)
         tiles = []
         for start in range(0, lengths[-1], FRONTEND_TILE):
             spans = needed(start, min(start + FRONTEND_TILE, lengths[-1]))
             y = z[..., spans[0][0] + left : spans[0][1] + left]
             for i, (weight, bias, kf, kt) in enumerate(stages):
-                y = nn.functional.conv2d(y, weight, bias, padding=(1, 0))
+                y = y.contiguous(memory_format=torch.channels_last)
+                y = nn.functional.conv2d(y, weight, bias, padding=paddings[i])
                 y = _pool_relu(y, kf, kt)
                 if i + 1 < len(stages):  # columns outside the image are the next zero padding
                     a = spans[i + 1][0]
@@ -277,6 +288,23 @@ class EventClassifier(nn.Module):
                     y[..., max(lengths[i + 1] - a, 0) :] = 0.0
             tiles.append(y)
         return torch.cat(tiles, dim=-1)
+
+    def _fast_blocks(self, z: torch.Tensor) -> torch.Tensor:
+        """The residual stack in inference, equal up to float rounding, ~1.3x faster on a CPU.
+
+        Batch norm is folded into the dilated convolutions, which run as channels-last 2-D
+        convolutions of height 1 (oneDNN's fast path) on ``[B, C, 1, T]``.
+        """
+        z = z[:, :, None, :].contiguous(memory_format=torch.channels_last)
+        for block in self.blocks:
+            conv, norm, mix = block.conv, block.norm, block.mix
+            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            weight = (conv.weight * scale[:, None, None])[:, :, None, :]
+            bias = (conv.bias - norm.running_mean) * scale + norm.bias
+            d = conv.dilation[0]
+            h = nn.functional.conv2d(z, weight, bias, padding=(0, d), dilation=(1, d))
+            z = z + nn.functional.conv2d(torch.relu_(h), mix.weight[:, :, None, :], mix.bias)
+        return z[:, :, 0]
 
     @staticmethod
     def _untiled(z: torch.Tensor, stages: list) -> torch.Tensor:

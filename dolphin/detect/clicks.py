@@ -97,8 +97,14 @@ class Click:
 
 
 def _mono(block, channel: int) -> np.ndarray:
-    """Samples of one channel of a block (array [N] or [C, N], or an audio Block), float64."""
-    x = np.asarray(getattr(block, "new_samples", block), dtype=np.float64)
+    """Samples of one channel of a block (array [N] or [C, N], or an audio Block), float.
+
+    Float input keeps its dtype: :meth:`ClickDetector.process` turns it into float64 a slice
+    at a time, which spares a float64 copy of a whole long block.
+    """
+    x = np.asarray(getattr(block, "new_samples", block))
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
     if x.ndim == 2:
         x = x[channel]
     if x.ndim != 1:
@@ -205,7 +211,7 @@ class ClickDetector:
         out: list[Click] = []
         step = 200 * self.chunk  # bounded work arrays, whatever the block length
         for i in range(0, x.size, step):
-            self._x = np.concatenate([self._x, x[i : i + step]])
+            self._x = np.concatenate([self._x, x[i : i + step]], dtype=np.float64)
             out += self._advance(final=False)
         return out
 
@@ -282,18 +288,27 @@ class ClickDetector:
             # loud clicks and snaps do not shape the filter (it must whiten noise and tones)
             rows = np.lib.stride_tricks.sliding_window_view(seg[: p + m_full * c], c + p)[::c]
             limit = 3 * 1.4826 * row_median(np.abs(rows[:, p::4]))[:, None]
-            rows = np.clip(rows, -limit, limit)
-            prod = np.empty((m_full, c), np.float32)  # reused: no allocation per lag
-            for k in range(p + 1):
-                np.multiply(rows[:, p:], rows[:, p - k : p - k + c], out=prod)
-                acf[2 : 2 + m_full, k] = prod.sum(axis=1)
+            rows = np.maximum(rows, -limit)  # np.clip, in two passes that run faster
+            np.minimum(rows, limit, out=rows)
+            for k in range(p + 1):  # einsum: one pass, no product array (4x faster)
+                acf[2 : 2 + m_full, k] = np.einsum(
+                    "ij,ij->i", rows[:, p:], rows[:, p - k : p - k + c]
+                )
         self._acf = {first + m_full - 2 + i: acf[m_full + i].copy() for i in range(2)}
         r = acf[:m_all] + acf[1 : m_all + 1]
         coef = _levinson(r)  # [m_all, p + 1], coef[:, 0] == 1
         coef = coef.astype(np.float32)
         out = seg[p:].reshape(m_all, c).copy()
-        for k in range(1, p + 1):
-            out += coef[:, k : k + 1] * seg[p - k : p - k + m_all * c].reshape(m_all, c)
+        # Blocks of chunks small enough for the CPU cache, one scratch row set for all lags.
+        block = 32
+        term = np.empty((min(block, m_all), c), np.float32)
+        for i0 in range(0, m_all, block):
+            rows_out = out[i0 : i0 + block]
+            scratch = term[: rows_out.shape[0]]
+            for k in range(1, p + 1):
+                lagged = seg[p - k + i0 * c : p - k + (i0 + rows_out.shape[0]) * c]
+                np.multiply(coef[i0 : i0 + block, k : k + 1], lagged.reshape(-1, c), out=scratch)
+                rows_out += scratch
         return out.reshape(-1)[:n]
 
     def _envelope(self, i0: int, i1: int) -> np.ndarray:
@@ -305,11 +320,12 @@ class ClickDetector:
         seg = self._r[max(lo, 0) : min(hi, self._r.size)]
         pad = (np.zeros(max(-lo, 0), np.float32), np.zeros(max(hi - self._r.size, 0), np.float32))
         seg = np.concatenate([pad[0], seg, pad[1]])
-        psi = seg[1:-1] ** 2 - seg[:-2] * seg[2:]
+        psi = np.square(seg[1:-1])
+        psi -= seg[:-2] * seg[2:]
         env = psi[:n].copy()
         for k in range(1, 2 * self._half + 1):
             env += psi[k : k + n]
-        return np.maximum(env, np.float32(0.0))
+        return np.maximum(env, np.float32(0.0), out=env)
 
     def _search(self, start: int, stop: int) -> list[Click]:
         """Clicks with their maximum in absolute samples [start, stop) (whole chunks)."""
@@ -345,7 +361,8 @@ class ClickDetector:
             return []
         lo = start - sep - x0
         padded = self._e[max(lo, 0) : min(stop + sep - x0, self._e.size)]
-        padded = np.concatenate([np.full(max(-lo, 0), -1.0), padded, np.full(sep * 2, -1.0)])
+        edge = (np.full(max(-lo, 0), -1.0), np.full(sep * 2, -1.0))  # float32 like the envelope
+        padded = np.concatenate([edge[0], padded, edge[1]], dtype=np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * sep + 1)
         local = env[cand] >= windows[cand].max(axis=1)
         cand, excess = cand[local], excess[local]
@@ -354,25 +371,25 @@ class ClickDetector:
         # Band-passed peak within +-sep (indices clipped to the buffer repeat in-window samples).
         near = np.clip((cand + start - x0)[:, None] + np.arange(-sep, sep + 1), 0, self._y.size - 1)
         peaks = np.abs(self._y[near]).max(axis=1) if cand.size else np.zeros(0)
+        amps = (20 * np.log10(np.maximum(peaks, 1e-12))).tolist()
+        snrs = (10 * np.log10(excess)).tolist()
         picked = []
-        for i, peak, ratio in zip(cand.tolist(), peaks.tolist(), excess.tolist(), strict=True):
+        for i, amp, snr in zip(cand.tolist(), amps, snrs, strict=True):
             n = start + i
-            amp = 20 * np.log10(max(peak, 1e-12))
             self._recent = [(m, a) for m, a in self._recent if n - m <= self._echo]
             if any(a >= amp + cfg.echo_db for _, a in self._recent):
                 continue  # an echo of a recent, stronger click
             self._recent.append((n, amp))
-            picked.append((n, amp, 10 * np.log10(ratio)))
+            picked.append((n, amp, snr))
         return self._features(picked) if picked else []
 
     def _features(self, picked: list[tuple[int, float, float]]) -> list[Click]:
         sr, w, x0 = self.sample_rate, self._win, self._x0
         idx = np.array([p[0] for p in picked])
-        segs = np.zeros((idx.size, w))
-        for r, n in enumerate(idx.tolist()):
-            a, b = n - w // 2 - x0, n + w // 2 - x0
-            seg = self._x[max(a, 0) : min(b, self._x.size)]
-            segs[r, max(-a, 0) : max(-a, 0) + seg.size] = seg
+        # Raw samples centred on each click; zeros outside the buffer.
+        at = (idx - w // 2 - x0)[:, None] + np.arange(w)
+        inside = (at >= 0) & (at < self._x.size)
+        segs = np.where(inside, self._x[np.clip(at, 0, self._x.size - 1)], 0.0)
         n_fft = 4 * w
         spec = scipy.fft.rfft(segs * self._hann, n=n_fft, axis=1)
         power = np.where(self._band, spec.real**2 + spec.imag**2, 0.0)
@@ -395,20 +412,39 @@ class ClickDetector:
         emax = env[rows, centre]
         le, re = _band_edges(env >= emax[:, None] / np.sqrt(10), centre)
         df = f[1] - f[0]
+        # Whole columns to Python floats at once: the same values as element by element.
+        columns = zip(
+            f[peak].tolist(),
+            centroid.tolist(),
+            ((r3 - l3 + 1) * df).tolist(),
+            ((r10 - l10 + 1) * df).tolist(),
+            f[l10].tolist(),
+            f[r10].tolist(),
+            ((re - le + 1) / (4 * sr)).tolist(),
+            strict=True,
+        )
         return [
             Click(
                 time_s=float(n / sr),
-                peak_hz=float(f[peak[r]]),
-                centroid_hz=float(centroid[r]),
-                bandwidth_3db_hz=float((r3[r] - l3[r] + 1) * df),
-                bandwidth_10db_hz=float((r10[r] - l10[r] + 1) * df),
-                low_hz=float(f[l10[r]]),
-                high_hz=float(f[r10[r]]),
-                duration_s=float((re[r] - le[r] + 1) / (4 * sr)),
+                peak_hz=peak_hz,
+                centroid_hz=centroid_hz,
+                bandwidth_3db_hz=bw3,
+                bandwidth_10db_hz=bw10,
+                low_hz=low_hz,
+                high_hz=high_hz,
+                duration_s=duration_s,
                 amplitude_db=float(amp),
                 snr_db=float(snr),
             )
-            for r, (n, amp, snr) in enumerate(picked)
+            for (n, amp, snr), (
+                peak_hz,
+                centroid_hz,
+                bw3,
+                bw10,
+                low_hz,
+                high_hz,
+                duration_s,
+            ) in zip(picked, columns, strict=True)
         ]
 
 

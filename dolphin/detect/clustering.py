@@ -5,6 +5,16 @@ contours (:mod:`dolphin.detect.dtw`) is clustered by HDBSCAN with ``metric="prec
 HDBSCAN suits whistle repertoires: the number of types is unknown, types differ in how tightly
 their renditions agree, and many contours (variable, non-stereotyped whistles) belong to no type
 and come out as noise.
+
+One type alone
+--------------
+HDBSCAN without ``allow_single_cluster`` never returns the root of its cluster tree, so when
+only one type has enough members (a bout of one animal's signature whistles, say) it finds no
+type at all; with ``allow_single_cluster`` on every data set it would rather merge real types
+into one. So HDBSCAN runs as usual, and only when that finds no type does it run once more
+with ``allow_single_cluster`` and ``single_type_epsilon`` (an absolute DTW scale, semitones):
+renditions of one type, a fraction of a semitone apart, become that type; unrelated contours,
+several semitones apart, stay noise.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ class ClusterConfig:
     cluster_selection_epsilon: float = 0.0  # semitones; merge types closer than this
     cluster_selection_method: str = "eom"  # "eom": stable broad types, "leaf": many tight ones
     min_probability: float = 0.1  # weaker HDBSCAN members (strays at a type's edge) become noise
+    single_type_epsilon: float = 0.5  # semitones; with no type found, one this tight is kept
     dtw: DTWConfig = field(default_factory=DTWConfig)  # the contour distance
 
     def __post_init__(self) -> None:
@@ -38,6 +49,8 @@ class ClusterConfig:
             raise ValueError(f"min_cluster_size must be >= 2, got {self.min_cluster_size}")
         if self.min_samples is not None and self.min_samples < 1:
             raise ValueError(f"min_samples must be >= 1, got {self.min_samples}")
+        if self.single_type_epsilon < 0:
+            raise ValueError(f"single_type_epsilon must be >= 0, got {self.single_type_epsilon}")
         if not 0.0 <= self.min_probability <= 1.0:
             raise ValueError(f"min_probability must be in [0, 1], got {self.min_probability}")
         if self.cluster_selection_method not in ("eom", "leaf"):
@@ -117,18 +130,9 @@ def cluster_distances(
     if n < config.min_cluster_size:  # HDBSCAN needs at least min_cluster_size points
         labels, probabilities = np.full(n, NOISE), np.zeros(n)
     else:
-        model = HDBSCAN(
-            metric="precomputed",
-            min_cluster_size=config.min_cluster_size,
-            min_samples=min(config.min_samples or config.min_cluster_size, n - 1),
-            cluster_selection_epsilon=config.cluster_selection_epsilon,
-            cluster_selection_method=config.cluster_selection_method,
-            allow_single_cluster=False,
-            copy=True,
-        ).fit(d)
-        labels, probabilities = model.labels_.astype(int), model.probabilities_.astype(float)
-        labels[probabilities < config.min_probability] = NOISE
-        probabilities[labels == NOISE] = 0.0
+        labels, probabilities = _hdbscan(d, config, single=False)
+        if np.all(labels == NOISE) and config.single_type_epsilon > 0:
+            labels, probabilities = _hdbscan(d, config, single=True)  # one type alone
     labels = _renumber(labels)
     exemplars = np.array(
         [_medoid(d, np.flatnonzero(labels == k)) for k in range(labels.max() + 1)], dtype=int
@@ -155,6 +159,26 @@ def cluster_contours(
     """
     config = config or ClusterConfig()
     return cluster_distances(pairwise_dtw(contours, config=config.dtw), config=config)
+
+
+def _hdbscan(
+    d: np.ndarray, config: ClusterConfig, *, single: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN labels and membership strengths; ``single``: the one-type run (module docstring)."""
+    epsilon = config.cluster_selection_epsilon
+    model = HDBSCAN(
+        metric="precomputed",
+        min_cluster_size=config.min_cluster_size,
+        min_samples=min(config.min_samples or config.min_cluster_size, d.shape[0] - 1),
+        cluster_selection_epsilon=max(epsilon, config.single_type_epsilon) if single else epsilon,
+        cluster_selection_method=config.cluster_selection_method,
+        allow_single_cluster=single,
+        copy=True,
+    ).fit(d)
+    labels, probabilities = model.labels_.astype(int), model.probabilities_.astype(float)
+    labels[probabilities < config.min_probability] = NOISE
+    probabilities[labels == NOISE] = 0.0
+    return labels, probabilities
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ as the offline function, bit for bit. Latency: one chunk plus ``max_gap_s``.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,11 +248,14 @@ class WhistleTracker:
         """
         x = _mono(block, self.channel)
         drop = self._next_frame * self.hop - self._buf_start  # samples no frame needs any more
-        self._buf = np.concatenate([self._buf[drop:], x]) if self._buf.size else x.copy()
+        self._buf = np.concatenate([self._buf[drop:], x]) if self._buf.size else x
         self._buf_start += drop
         out: list[WhistleContour] = []
         while self._frames_available() >= self.chunk_frames:
             out += self._run_chunk(self.chunk_frames)
+        if np.may_share_memory(self._buf, x):  # keep a copy of the tail, not a view of the block
+            drop = self._next_frame * self.hop - self._buf_start
+            self._buf, self._buf_start = self._buf[drop:].copy(), self._buf_start + drop
         return out
 
     def flush(self) -> list[WhistleContour]:
@@ -296,54 +300,80 @@ class WhistleTracker:
         return (n_samples - self.n_fft) // self.hop + 1 - self._next_frame
 
     def _spectrum(self, n_frames: int) -> np.ndarray:
-        """SNR in dB of the band bins (with one guard bin each side), shape [F + 2, n_frames]."""
+        """SNR in dB of the band bins (one guard bin each side), shape [n_frames, F + 2].
+
+        Frame-major, as the FFT writes it: every later step reads whole frames contiguously.
+        """
         i0 = self._next_frame * self.hop - self._buf_start
         frames = np.lib.stride_tricks.sliding_window_view(self._buf[i0:], self.n_fft)
         frames = frames[: (n_frames - 1) * self.hop + 1 : self.hop]
         spec = scipy.fft.rfft(frames * self._window, axis=-1)[:, self._b0 - 1 : self._b1 + 2]
-        db = 10.0 * np.log10(spec.real**2 + spec.imag**2 + 1e-20).T
-        self._medians.append(row_median(db[:, ::2]))  # every other frame is enough
+        db = np.square(spec.real)  # in place from here: 10 log10(re^2 + im^2 + 1e-20)
+        db += np.square(spec.imag)
+        db += 1e-20
+        db = np.log10(db, out=db)
+        db *= 10.0
+        self._medians.append(row_median(db[::2].T))  # every other frame is enough
         recent = self._medians[-self.config.noise_chunks :]
         self._medians = recent
         noise = recent[0] if len(recent) == 1 else np.median(np.stack(recent), axis=0)
-        return db - noise[:, None]
+        db -= noise
+        return db
+
+    def _peaks(self, snr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frames and band bins of one chunk's whistle peaks (step 3), in frame-major order.
+
+        Only the local maxima and the broadband sub-band counts need every cell; the peaks are
+        a few per frame, so the comb and harmonic tests run on the list of peaks.
+        """
+        cfg = self.config
+        centre = snr[:, 1:-1]
+        above = centre >= cfg.peak_snr_db
+        is_peak = above & (centre > snr[:, :-2]) & (centre >= snr[:, 2:])
+        n_bins = centre.shape[1]
+        frames, rows = np.divmod(np.flatnonzero(is_peak), n_bins)  # 7x faster than np.nonzero
+        # Clicks fill whole sub-bands (the last one counted as if full width).
+        width = self._broadband_bins
+        count = np.add.reduceat(above, np.arange(0, n_bins, width), axis=1, dtype=np.intp)
+        keep = ~(count[frames, rows // width] / width > cfg.broadband_fraction)
+        frames, rows = frames[keep], rows[keep]
+        # Pulse trains draw combs: this many peaks of the frame within +-comb_bins (itself
+        # included). Keys sort like (frame, bin) and never reach a neighbouring frame's bins.
+        comb = self._comb_bins
+        key = frames * (n_bins + 2 * comb + 1) + rows
+        near = np.searchsorted(key, key + comb, side="right") - np.searchsorted(key, key - comb)
+        keep = near < cfg.comb_peaks
+        frames, rows = frames[keep], rows[keep]
+        # A peak at 2x or 3x a comparably strong lower peak (+-1 bin) is a harmonic.
+        level = centre[frames, rows]
+        strong = np.full((snr.shape[0], n_bins + 2), -np.inf, np.float32)
+        strong[frames, rows + 1] = level  # column j + 1 holds band bin j
+        keep = np.ones(frames.size, bool)
+        for lo, fund in self._harmonics:
+            sel = np.flatnonzero(rows >= lo)
+            f, col = fund[rows[sel] - lo], frames[sel]
+            near = np.maximum(np.maximum(strong[col, f], strong[col, f + 1]), strong[col, f + 2])
+            keep[sel] &= near < level[sel] - cfg.harmonic_snr_db
+        return frames[keep], rows[keep]
 
     def _run_chunk(self, n_frames: int) -> list[WhistleContour]:
         cfg = self.config
         snr = self._spectrum(n_frames)
         first = self._next_frame
         self._next_frame += n_frames
-        centre = snr[1:-1]
-        above = centre >= cfg.peak_snr_db
-        is_peak = above & (centre > snr[:-2]) & (centre >= snr[2:])
-        # Clicks fill whole sub-bands; pulse trains draw combs of closely spaced lines.
-        n_bins, width = centre.shape[0], self._broadband_bins
-        n_sub = -(-n_bins // width)
-        padded = np.zeros((n_sub * width, n_frames), bool)
-        padded[:n_bins] = above
-        count = np.count_nonzero(padded.reshape(n_sub, width, n_frames), axis=1)
-        is_peak &= ~np.repeat(count / width > cfg.broadband_fraction, width, axis=0)[:n_bins]
-        padded = np.pad(is_peak, ((self._comb_bins + 1, self._comb_bins), (0, 0)))
-        counts = np.cumsum(padded, axis=0, dtype=np.int32)  # int32: half the memory traffic
-        dense = counts[2 * self._comb_bins + 1 :] - counts[:n_bins] >= cfg.comb_peaks
-        is_peak &= ~dense
-        # A peak at 2x or 3x a comparably strong lower peak (+-1 bin) is a harmonic.
-        strong = np.full((n_bins + 2, n_frames), -np.inf, np.float32)
-        strong[1:-1] = np.where(is_peak, centre, -np.inf)
-        strong = np.maximum(np.maximum(strong[:-2], strong[1:-1]), strong[2:])  # max over +-1 bin
-        for lo, fund in self._harmonics:
-            is_peak[lo:] &= strong[fund] < centre[lo:] - cfg.harmonic_snr_db
-        cols, rows = np.nonzero(is_peak.T)  # frame-major order
-        a, b, c = snr[rows, cols], centre[rows, cols], snr[rows + 2, cols]
+        frames, rows = self._peaks(snr)
+        a, b, c = snr[frames, rows], snr[frames, rows + 1], snr[frames, rows + 2]
         denom = a - 2 * b + c
         delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
         freqs = ((rows + self._b0 + delta) * self._df).tolist()
         snrs = (b - 0.25 * (a - c) * delta).tolist()
-        bounds = np.searchsorted(cols, np.arange(n_frames + 1)).tolist()
-        starts = (is_peak & (centre >= cfg.start_snr_db)).any(axis=0).tolist()
-        for k in range(n_frames):
+        bounds = np.searchsorted(frames, np.arange(n_frames + 1)).tolist()
+        starts = np.zeros(n_frames, bool)
+        starts[frames[b >= cfg.start_snr_db]] = True
+        starts = starts.tolist()
+        for k in np.unique(frames).tolist():
             i, j = bounds[k], bounds[k + 1]
-            if i < j and (starts[k] or self._active):
+            if starts[k] or self._active:
                 self._step(first + k, freqs[i:j], snrs[i:j])
         self._expire(first + n_frames - 1)
         return self._release(final=False)
@@ -351,27 +381,43 @@ class WhistleTracker:
     def _step(self, frame: int, freqs: list[float], snrs: list[float]) -> None:
         """Associate one frame's peaks with the active tracks; strong leftovers start tracks."""
         cfg = self.config
-        self._expire(frame)
+        oldest = frame - self._max_gap
+        for track in self._active:
+            if track.frames[-1] < oldest:  # some track ends (a loop: cheaper than all())
+                self._expire(frame)
+                break
         used_p = set()
         if self._active:
             pairs = []
+            jump, per_gap, gap_cost = cfg.max_jump_hz, cfg.jump_per_gap_hz, cfg.gap_cost_hz
             for ti, track in enumerate(self._active):
                 gap = frame - track.frames[-1]
                 pred = track.freqs[-1] + track.slope * gap
-                tol = cfg.max_jump_hz + cfg.jump_per_gap_hz * (gap - 1)
-                for pi, f in enumerate(freqs):
+                tol = jump + per_gap * (gap - 1)
+                # A frame's peaks ascend in frequency (they are >= 2 bins apart), so only those
+                # near the prediction are tested; the 1 Hz slack leaves the exact test to abs().
+                for pi in range(bisect.bisect_left(freqs, pred - tol - 1.0), len(freqs)):
+                    f = freqs[pi]
+                    if f > pred + tol + 1.0:
+                        break
                     d = abs(f - pred)
                     if d <= tol:
-                        pairs.append((d + cfg.gap_cost_hz * (gap - 1), ti, pi))
-            pairs.sort()
-            used_t = set()
-            for _, ti, pi in pairs:
-                if ti not in used_t and pi not in used_p:
-                    used_t.add(ti)
-                    used_p.add(pi)
-                    self._active[ti].add(frame, freqs[pi], snrs[pi], cfg.slope_frames)
+                        pairs.append((d + gap_cost * (gap - 1), ti, pi))
+            if len(pairs) == 1:  # the common case: one track, one peak near it
+                _, ti, pi = pairs[0]
+                used_p.add(pi)
+                self._active[ti].add(frame, freqs[pi], snrs[pi], cfg.slope_frames)
+            elif pairs:
+                pairs.sort()
+                used_t = set()
+                for _, ti, pi in pairs:
+                    if ti not in used_t and pi not in used_p:
+                        used_t.add(ti)
+                        used_p.add(pi)
+                        self._active[ti].add(frame, freqs[pi], snrs[pi], cfg.slope_frames)
+        start = cfg.start_snr_db
         for pi, f in enumerate(freqs):
-            if snrs[pi] >= cfg.start_snr_db and pi not in used_p:
+            if snrs[pi] >= start and pi not in used_p:
                 self._active.append(_Track(frame, f, snrs[pi]))
 
     def _expire(self, frame: int) -> None:

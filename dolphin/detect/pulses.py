@@ -38,6 +38,7 @@ state); :func:`group_clicks` feeds it all clicks at once and flushes.
 from __future__ import annotations
 
 import bisect
+import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,7 +167,8 @@ def _missed(ici: float, cfg: ClickTrainConfig) -> int:
 
 
 def _median(clicks: list[Click], name: str) -> float:
-    return float(np.median([getattr(c, name) for c in clicks]))
+    # statistics.median: numpy's value (the middle one or the mean of two), 20x less overhead
+    return float(statistics.median([getattr(c, name) for c in clicks]))
 
 
 def _trend(ici: np.ndarray) -> tuple[float, float]:
@@ -341,8 +343,8 @@ class ClickTrainTracker:
         shorter = min(a.end_s - a.start_s, b.end_s - b.start_s)
         if inter >= cfg.min_overlap * shorter:
             return True
-        ici_a = float(np.median(a.intervals_s[-3:]))
-        ici_b = float(np.median(b.intervals_s[:3]))
+        ici_a = float(statistics.median(a.intervals_s[-3:].tolist()))
+        ici_b = float(statistics.median(b.intervals_s[:3].tolist()))
         if not 1 / 1.6 <= ici_a / ici_b <= 1.6:
             return False
         amp = abs(_median(a.clicks[-3:], "amplitude_db") - _median(b.clicks[:3], "amplitude_db"))

@@ -60,6 +60,32 @@ def test_labels_are_numbered_by_first_member():
     assert firsts == sorted(firsts)
 
 
+def test_one_type_alone_is_found():
+    # 13 near-identical renditions of one signature whistle: HDBSCAN alone finds no type.
+    contours, _ = signature_renditions(1, 13, seed=5, shift=0.0, stretch=0.0)
+    assert cluster_contours(contours, config=ClusterConfig(single_type_epsilon=0.0)).n_types == 0
+    types = cluster_contours(contours)
+    assert types.n_types == 1 and types.n_noise == 0
+    assert types.labels[types.exemplars[0]] == 0
+
+
+def test_one_type_among_strays_is_found_and_strays_stay_noise():
+    contours, _ = signature_renditions(1, 13, seed=6)  # +-5 % shift, +-20 % stretch
+    rng = np.random.default_rng(3)
+    strays = [random_contour(rng=rng) for _ in range(6)]
+    types = cluster_contours(contours + strays)
+    assert types.n_types == 1
+    assert (types.labels[:13] == 0).sum() >= 12 and types.noise[13:].all()
+
+
+def test_unrelated_contours_do_not_become_one_type():
+    for seed in range(100, 110):
+        rng = np.random.default_rng(seed)
+        strays = [random_contour(rng=rng) for _ in range(4 + seed % 10)]
+        plain = cluster_contours(strays, config=ClusterConfig(single_type_epsilon=0.0))
+        assert cluster_contours(strays).n_types == plain.n_types
+
+
 def test_too_few_contours_are_all_noise():
     types = cluster_distances(np.zeros((3, 3)))
     assert types.n_types == 0 and types.noise.all() and types.exemplars.size == 0
@@ -72,6 +98,8 @@ def test_bad_inputs_are_rejected():
         cluster_distances(-np.ones((6, 6)))
     with pytest.raises(ValueError, match="min_cluster_size"):
         ClusterConfig(min_cluster_size=1)
+    with pytest.raises(ValueError, match="single_type_epsilon"):
+        ClusterConfig(single_type_epsilon=-1.0)
     with pytest.raises(ValueError, match="eom"):
         ClusterConfig(cluster_selection_method="kmeans")
     with pytest.raises(IndexError):

@@ -73,6 +73,21 @@ def test_streaming_equals_offline(rng):
     assert sorted(streamed, key=lambda w: w.start_s) == offline
 
 
+def test_reused_block_buffer_does_not_change_contours(rng):
+    # A reader may refill one buffer for every block: the tracker must keep no view of it.
+    x = background(2.0, rng).astype(np.float32)
+    add_at(x, whistle(whistle_contour("convex")), 0.2)
+    offline = track_whistles(x, sample_rate=SR)
+    tracker, buffer, streamed = WhistleTracker(sample_rate=SR), np.empty(30001, np.float32), []
+    for i in range(0, x.size, buffer.size):
+        n = min(buffer.size, x.size - i)
+        buffer[:n] = x[i : i + n]
+        streamed += tracker.process(buffer[:n])
+        buffer[:] = np.nan  # the reader moves on
+    streamed += tracker.flush()
+    assert len(offline) == 1 and streamed == offline
+
+
 def test_noise_only_gives_no_contours(rng):
     x = background(3.0, rng, rms=0.05)
     assert track_whistles(x, sample_rate=SR) == []
@@ -99,3 +114,43 @@ def test_config_band_and_rate_are_respected():
     assert tracker.n_fft == 384 and tracker.hop == 120  # 8 ms and 2.5 ms at 48 kHz
     x = np.zeros(4800)
     assert tracker.process(x) == [] and tracker.flush() == []
+
+
+def _dense_peaks(tracker: WhistleTracker, snr: np.ndarray) -> np.ndarray:
+    """Step 3 of the tracker cell by cell (its earlier dense form), ``[n_frames, F]`` bool."""
+    cfg, snr = tracker.config, snr.T  # [F + 2, n_frames]
+    centre = snr[1:-1]
+    above = centre >= cfg.peak_snr_db
+    is_peak = above & (centre > snr[:-2]) & (centre >= snr[2:])
+    n_bins, width, n = centre.shape[0], tracker._broadband_bins, snr.shape[1]
+    padded = np.zeros((-(-n_bins // width) * width, n), bool)
+    padded[:n_bins] = above
+    count = np.count_nonzero(padded.reshape(-1, width, n), axis=1)
+    is_peak &= ~np.repeat(count / width > cfg.broadband_fraction, width, axis=0)[:n_bins]
+    comb = tracker._comb_bins
+    counts = np.cumsum(np.pad(is_peak, ((comb + 1, comb), (0, 0))), axis=0)
+    is_peak &= ~(counts[2 * comb + 1 :] - counts[:n_bins] >= cfg.comb_peaks)
+    strong = np.full((n_bins + 2, n), -np.inf, np.float32)
+    strong[1:-1] = np.where(is_peak, centre, -np.inf)
+    strong = np.maximum(np.maximum(strong[:-2], strong[1:-1]), strong[2:])
+    for lo, fund in tracker._harmonics:
+        is_peak[lo:] &= strong[fund] < centre[lo:] - cfg.harmonic_snr_db
+    return is_peak.T
+
+
+def test_sparse_peak_tests_equal_dense_ones(rng):
+    tracker = WhistleTracker(sample_rate=SR)
+    n_bins = tracker._b1 - tracker._b0 + 1
+    for _ in range(5):
+        snr = (rng.standard_normal((200, n_bins + 2)) * 6).astype(np.float32)
+        snr[20:40, 30:90:3] += 25.0  # pulse combs, broadband columns, harmonic stacks
+        snr[50:60, :] += 20.0
+        fund = rng.integers(tracker._b0 + 5, (n_bins + tracker._b0) // 3, 40)  # absolute bins
+        for k in (1, 2, 3):  # harmonics, some strong enough to pass as fundamentals
+            snr[np.arange(100, 140), k * fund - tracker._b0 + 1] += 30.0 - 2.0 * k
+        frames, bins = tracker._peaks(snr)
+        expected = _dense_peaks(tracker, snr)
+        got = np.zeros_like(expected)
+        got[frames, bins] = True
+        assert np.array_equal(got, expected) and expected.any()
+        assert np.all(np.diff(frames * (n_bins + 1) + bins) > 0)  # frame-major order
