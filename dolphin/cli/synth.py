@@ -16,7 +16,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", help="output folder (config: out_dir)")
     parser.add_argument("--duration-s", type=float, help="seconds per file (synth.duration_s)")
-    parser.add_argument("--sample-rate", type=int, help="Hz, 16000-500000; hydrophone work uses 48000-384000 (synth.sample_rate)")
+    parser.add_argument(
+        "--sample-rate",
+        type=int,
+        help="Hz, 16000-500000; hydrophone work uses 48000-384000 (synth.sample_rate)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (synth.seed)")
     parser.add_argument("--n-files", type=int, help="number of files (n_files)")
     parser.add_argument("--channels", type=int, help="channels per file (synth.n_channels)")
