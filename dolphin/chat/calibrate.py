@@ -15,7 +15,6 @@ whistle band is not corrected.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from dolphin.audio.dsp import bandpass
 from dolphin.chat.devices import InputDevice, OutputDevice
 from dolphin.chat.eventlog import utc_now
 from dolphin.errors import DolphinError
+from dolphin.jsonfiles import write_json
 
 #: Smallest tone-to-noise ratio accepted, dB.
 MIN_SNR_DB = 10.0
@@ -96,12 +96,7 @@ class Calibration:
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_json(path, asdict(self))
 
     @classmethod
     def load(cls, path: str | Path) -> Calibration:

@@ -12,13 +12,12 @@ A session folder ``<root>/<YYYYMMDDTHHMMSSZ>/`` (:func:`make_session_folder`) ho
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dolphin import jsonfiles
 from dolphin.chat.emitter import Emission
 from dolphin.chat.eventlog import to_jsonable
 from dolphin.chat.recorder import RecordedFile
@@ -87,9 +86,7 @@ def make_session_folder(root: str | Path, when: datetime | None = None) -> Path:
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(to_jsonable(data), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    jsonfiles.write_json(path, to_jsonable(data))
 
 
 def session_summary(result: SessionResult) -> dict:

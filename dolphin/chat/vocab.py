@@ -17,7 +17,6 @@ File format (UTF-8 JSON, written to a temporary file and renamed into place)::
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from dolphin.chat.distance import (  # noqa: F401  (re-exported: the vocabulary'
     tolerant_dtw,
 )
 from dolphin.errors import DolphinError
+from dolphin.jsonfiles import write_json
 
 FORMAT = "dolphin-chat-vocabulary"
 VERSION = 1
@@ -238,12 +238,7 @@ class Vocabulary:
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON, atomically (temporary file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from dolphin.annotations import Contour
 from dolphin.detect.dtw import DTWConfig, contour_shapes, cross_dtw
 from dolphin.errors import AnnotationError, DolphinError
+from dolphin.jsonfiles import write_json
 
 FORMAT = "dolphin-signature-catalogue"
 VERSION = 1
@@ -254,12 +254,7 @@ class SignatureCatalogue:
 
     def save(self, path: str | Path) -> Path:
         """Write the catalogue as JSON, atomically (temporary file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> SignatureCatalogue:
