@@ -114,21 +114,13 @@ class CodecCrops(torch.utils.data.Dataset):
         """Generator settings of crop group ``group`` (dense events, training populations)."""
         c, base = self.config, SceneConfig()
         scale = c.event_rate_scale
-        if self.is_whistle_group(group):
-            return replace(
-                base,
-                sample_rate=self.sample_rate,
-                duration_s=c.scene_s,
-                population_seed=TRAIN_POPULATION_BASE + group % c.n_populations,
-                signature_bout_rate_per_min=base.signature_bout_rate_per_min * scale,
-                whistle_rate_per_min=base.whistle_rate_per_min * scale,
-                sigwi_whistle_rate_per_min=base.sigwi_whistle_rate_per_min * scale,
-                burst_pulse_rate_per_min=0.0,
-                click_train_rate_per_min=0.0,
-                buzz_rate_per_min=0.0,
-                snr_db_min=c.whistle_snr_db_min,
-                snr_db_max=c.whistle_snr_db_max,
-            )
+        whistles_only = self.is_whistle_group(group)
+        pulsed = 0.0 if whistles_only else scale  # whistle-only scenes have no pulsed sounds
+        snr_min, snr_max = (
+            (c.whistle_snr_db_min, c.whistle_snr_db_max)
+            if whistles_only
+            else (c.snr_db_min, c.snr_db_max)
+        )
         return replace(
             base,
             sample_rate=self.sample_rate,
@@ -137,11 +129,11 @@ class CodecCrops(torch.utils.data.Dataset):
             signature_bout_rate_per_min=base.signature_bout_rate_per_min * scale,
             whistle_rate_per_min=base.whistle_rate_per_min * scale,
             sigwi_whistle_rate_per_min=base.sigwi_whistle_rate_per_min * scale,
-            burst_pulse_rate_per_min=base.burst_pulse_rate_per_min * scale,
-            click_train_rate_per_min=base.click_train_rate_per_min * scale,
-            buzz_rate_per_min=base.buzz_rate_per_min * scale,
-            snr_db_min=c.snr_db_min,
-            snr_db_max=c.snr_db_max,
+            burst_pulse_rate_per_min=base.burst_pulse_rate_per_min * pulsed,
+            click_train_rate_per_min=base.click_train_rate_per_min * pulsed,
+            buzz_rate_per_min=base.buzz_rate_per_min * pulsed,
+            snr_db_min=snr_min,
+            snr_db_max=snr_max,
         )
 
     def _scene(self, group: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
