@@ -249,3 +249,25 @@ def load_classifier(
     from dolphin.detect.classifier import EventClassifier
 
     return EventClassifier.load(model_dir("classifier", name_or_path), map_location=map_location)
+
+
+def select_classifier(choice: str | None) -> tuple[EventClassifier | None, str]:
+    """The event classifier of a ``--classifier`` choice, and the id it is recorded under.
+
+    Parameters
+    ----------
+    choice : str or None
+        None: the shipped default when one ships, else no classifier; ``"none"``: no
+        classifier; otherwise a shipped name or a saved model folder (loaded, checked).
+
+    Returns
+    -------
+    (EventClassifier or None, str)
+        The model in eval mode, and its name (shipped) or resolved folder; ``""`` for none.
+    """
+    if choice is None:
+        choice = DEFAULT_NAME if available_models("classifier") else "none"
+    if choice.lower() == "none":
+        return None, ""
+    model = load_classifier(choice)
+    return model, choice if _is_name(choice) else str(model_dir("classifier", choice))

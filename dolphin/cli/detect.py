@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dolphin.errors import DolphinError
 
 if TYPE_CHECKING:
-    from dolphin.detect.classifier import EventClassifier
+    pass
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -71,18 +71,6 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
     return overrides + list(args.overrides)
 
 
-def load_stage(choice: str | None) -> tuple[EventClassifier | None, str]:
-    """``--classifier`` -> (EventClassifier or None, id for the settings digest)."""
-    from dolphin import hub
-
-    if choice is None:  # the shipped default when it ships
-        choice = "default" if hub.available_models("classifier") else "none"
-    if choice.lower() == "none":
-        return None, ""
-    model = hub.load_classifier(choice)
-    return model, choice if hub._is_name(choice) else str(hub.model_dir("classifier", choice))
-
-
 def run(args: argparse.Namespace) -> int:
     """Compose the config, detect, write the files and print a summary."""
     from dolphin.config import load_config
@@ -97,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(overrides_from_args(args))
     formats = tuple(args.format)
-    classifier, classifier_id = load_stage(args.classifier)
+    from dolphin.hub import select_classifier
+
+    classifier, classifier_id = select_classifier(args.classifier)
     labeller = catalogue_labeller(args.catalogue) if args.catalogue else None
     if args.input.is_dir():
         shard = parse_shard(args.shard) if args.shard else shard_from_env()

@@ -118,13 +118,10 @@ def load_classifier_or_none(choice: str):
     (EventClassifier or None, str)
         The model and the name it is reported under.
     """
-    from dolphin import hub
+    from dolphin.hub import select_classifier
 
-    if choice == "default" and not hub.available_models("classifier"):
-        choice = "none"
-    if choice.lower() == "none":
-        return None, "none"
-    return hub.load_classifier(choice), choice
+    model, _ = select_classifier(None if choice == "default" else choice)
+    return model, choice if model is not None else "none"
 
 
 def detect_events(
