@@ -2,7 +2,7 @@
 
 Each step encodes and decodes a batch of crops, scores the reconstruction with the
 multi-resolution STFT, full-band log-filterbank and waveform losses and the decoder spectrum's
-compressed-magnitude and phase-difference losses, adds the commitment loss
+compressed-magnitude, phase-difference and tonal log-magnitude losses, adds the commitment loss
 and, once ``adversarial_start_step`` is reached, the multi-scale STFT discriminator's hinge loss
 and feature matching. Terms that depend on the decoded audio are either summed with fixed
 weights or passed through the EnCodec gradient balancer (``loss.balancer=true``).
@@ -35,6 +35,7 @@ from dolphin.codec.losses import (
     ReconstructionLoss,
     feature_matching_loss,
     spectrum_losses,
+    tonal_log_loss,
 )
 from dolphin.errors import ConfigError
 from dolphin.train.checkpoint import find_latest_checkpoint, load_checkpoint, save_checkpoint
@@ -52,6 +53,7 @@ class CodecLossConfig:
     waveform_weight: float = 0.1  # waveform L1: keeps phase and clicks' polarity honest
     spectrum_weight: float = 4.0  # compressed-magnitude error of the decoder's own spectrum
     phase_weight: float = 1.0  # instantaneous-frequency + group-delay error of that spectrum
+    tonal_weight: float = 4.0  # magnitude-weighted log error of that spectrum (whistle level)
     commitment_weight: float = 1.0  # pulls encoder outputs towards their codes
     balancer: bool = False  # EnCodec gradient balancer instead of fixed weights
     adversarial: bool = True  # train the MS-STFT discriminator and use its losses
@@ -216,10 +218,12 @@ class CodecTrainer:
             metrics["d_loss"] = float(d_loss.detach())
         self.opt.zero_grad(set_to_none=True)
         spec_mag, spec_phase = spectrum_losses(out.spectrum, out.target_spectrum)
+        spec_tonal = tonal_log_loss(out.spectrum, out.target_spectrum)
         commit = (
             loss_cfg.commitment_weight * out.commitment_loss
             + loss_cfg.spectrum_weight * spec_mag
             + loss_cfg.phase_weight * spec_phase
+            + loss_cfg.tonal_weight * spec_tonal
         )
         if self.balancer is not None:
             commit.backward(retain_graph=True)
@@ -239,6 +243,7 @@ class CodecTrainer:
             commit=float(out.commitment_loss.detach()),
             spec_mag=float(spec_mag.detach()),
             spec_phase=float(spec_phase.detach()),
+            spec_tonal=float(spec_tonal.detach()),
             perplexity=float(out.perplexity.float().mean()),
             n_q=float(out.n_q),
             lr=lr,
@@ -258,6 +263,7 @@ class CodecTrainer:
             spec_mag, spec_phase = spectrum_losses(out.spectrum, out.target_spectrum)
             result[f"{tag}_spec_mag"] = float(spec_mag)
             result[f"{tag}_spec_phase"] = float(spec_phase)
+            result[f"{tag}_spec_tonal"] = float(tonal_log_loss(out.spectrum, out.target_spectrum))
             result[f"{tag}_sisnr_db"] = float(si_snr_db(out.audio, x).median())
         self.codec.train()
         return result
