@@ -19,6 +19,9 @@ the other half is held out as natural whistles, so false alarms on them are not 
   ``--noise-hours`` (10 min by default; ``--noise-hours 3`` takes ~10 min of CPU at 96 kHz).
   With ``--parts noise`` only this runs and its result is stored under ``noise_only_long``,
   which later full runs keep;
+* with ``--natural-source real``: natural whistles drawn from every usable contour of a local
+  SIGWI checkout (``../shared/data/real/sigwi``, ~11,500; skipped when absent) but the design
+  half, each rendered once, stored under ``natural_real`` (kept by later full runs);
 * latency from the end of a whistle to its decision (stream time; truth end and detected end);
 * CPU load: process CPU seconds per audio second on one core (numba and BLAS on one thread), in
   20 ms blocks at 96 and 192 kHz;
@@ -32,6 +35,7 @@ Targets: recall >= 0.95 at >= 10 dB with <= 1 false alarm per hour; p95 latency 
 
     python benchmarks/chat.py [--per-label 6] [--natural 600] [--noise-hours 0.17] [--quick]
     python benchmarks/chat.py --parts noise --noise-hours 3
+    python benchmarks/chat.py --parts natural --natural-source real --natural 6000
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from dolphin.chat.mimics import (  # noqa: E402
 )
 from dolphin.chat.noise import noise_blocks  # noqa: E402
 from dolphin.chat.vocab import VocabConfig, design_vocabulary  # noqa: E402
-from dolphin.synth.sigwi import load_sigwi_contours  # noqa: E402
+from dolphin.synth.sigwi import load_sigwi_contours, read_sigwi_checkout  # noqa: E402
 from dolphin.synth.sounds import render_burst_pulse, render_buzz, render_click_train  # noqa: E402
 
 LABELS = ("scarf", "rope", "sargassum", "bow", "ball", "seaweed")
@@ -72,6 +76,7 @@ NATURAL_MARGINS = (None, 0.0, 0.1, 0.2)  # None: no natural-whistle check
 TARGETS = {"recall_10db": 0.95, "fa_per_hour": 1.0, "latency_p95_ms": 100.0, "cpu_96k": 0.30}
 PARTS = ("mimic", "natural", "noise", "cpu")
 SCENE_SOUNDS = 60  # natural whistles per scene (bounded memory)
+SIGWI_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "sigwi"
 
 
 # --- running and scoring --------------------------------------------------------------------------
@@ -196,8 +201,19 @@ def mimic_sounds(vocab, args, rng, sr: int) -> list[SceneSound]:
 
 def natural_contours(vocab, args, rng, held_out: int, exclude_ids) -> list:
     """``args.natural`` natural whistle contours: every held-out one, then variants of them."""
+    pool = None
+    if args.natural_source == "real":
+        if not SIGWI_DIR.is_dir():
+            raise SystemExit(f"--natural-source real: no SIGWI checkout at {SIGWI_DIR}; skipped")
+        pool = read_sigwi_checkout(SIGWI_DIR)
+        held_out = len(pool)
     base = natural_whistles(
-        held_out, rng=rng, vocab=vocab, n_lookalikes=args.lookalikes, exclude_ids=exclude_ids
+        min(held_out, args.natural),
+        rng=rng,
+        vocab=vocab,
+        n_lookalikes=args.lookalikes,
+        exclude_ids=exclude_ids,
+        pool=pool,
     )
     out = []
     for rep in range(int(np.ceil(args.natural / max(len(base), 1)))):
@@ -365,6 +381,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--natural", type=int, default=600, help="natural whistles rendered")
     parser.add_argument("--natural-snrs", type=float, nargs="+", default=[10.0, 20.0, 30.0])
     parser.add_argument("--lookalikes", type=int, default=30, help="held-out ones closest first")
+    parser.add_argument(
+        "--natural-source",
+        choices=("shipped", "real"),
+        default="shipped",
+        help="natural whistles from the shipped SIGWI half (and variants of them) or from every "
+        f"usable contour of the SIGWI checkout in {SIGWI_DIR} but the design half",
+    )
     parser.add_argument("--natural-pulsed", type=int, default=15)
     parser.add_argument("--noise-hours", type=float, default=1 / 6, help="noise-only audio")
     parser.add_argument("--cpu-s", type=float, default=20.0, help="audio seconds timed")
@@ -471,7 +494,7 @@ def main() -> None:
         natural, natural_found = run_natural(
             matcher, baseline, vocab, args, rng, sr, held_out, {r.id for r in design_set}
         )
-        results["natural"] = natural
+        results["natural" if args.natural_source == "shipped" else "natural_real"] = natural
         w = natural["whistles"]
         print(
             f"natural whistles: {w['fa_matcher']} false alarms in {w['n_whistles']} whistles, "
@@ -496,12 +519,13 @@ def main() -> None:
     results.update(wall_s=time.time() - t_start, cpu_s=time.process_time() - cpu_start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(args.out.read_text()) if args.out.exists() else {}
-    kept = {k: old[k] for k in ("noise_only_long",) if k in old and k not in results}
+    long_runs = ("noise_only_long", "natural_real")
+    kept = {k: old[k] for k in long_runs if k in old and k not in results}
     if set(PARTS) <= set(args.parts):
         results |= kept  # a full run keeps the long noise-only measurement
     else:
         # a partial run updates only what it measured; its settings are stored beside it
-        produced = {"per_snr", "latency", "natural", "noise_only_long", "threshold_sweep"}
+        produced = {"per_snr", "latency", "natural", "threshold_sweep", *long_runs}
         produced |= {"cpu_share_of_one_core"}
         config = results["config"] | dict(matcher=results["matcher"])
         results = old | {k: v for k, v in results.items() if k in produced}
@@ -558,17 +582,19 @@ def print_table(r: dict) -> None:
                     "<= 1",
                 )
             )
-    if "natural" in r:
-        w = r["natural"]["whistles"]
+    for key, tag in (("natural", ""), ("natural_real", "real SIGWI, ")):
+        if key not in r:
+            continue
+        w = r[key]["whistles"]
         rows.append(
             (
-                f"false alarms/h, natural whistles ({w['hours']:.2f} h, {w['n_whistles']})",
+                f"false alarms/h, natural whistles ({tag}{w['hours']:.2f} h, {w['n_whistles']})",
                 f"{w['fa_per_hour_matcher']:.1f} ({w['fa_matcher']})",
                 f"{w['fa_per_hour_baseline']:.1f} ({w['fa_baseline']})",
                 "<= 1",
             )
         )
-        p = r["natural"]["pulsed"]
+        p = r[key]["pulsed"]
         rows.append(
             (f"false alarms, natural pulsed ({p['n_sounds']})", str(p["fa_matcher"]), "", "")
         )

@@ -45,7 +45,7 @@ class MatcherConfig:
     min_duration_s: float = 0.2  # shorter whistles carry too little shape and are not judged
     pulsed: bool = True  # also judge click trains and burst pulses (pulse-rate contours)
     pulse_threshold: float = 0.6  # largest pulsed distance accepted, semitones
-    pulse_min_clicks: int = 12  # fewer clicks trace too little of a contour
+    pulse_min_clicks: int = 20  # fewer trace too little contour; shrimp runs reach ~15 (3 h noise)
     pulse_min_regular: float = 0.8  # share of intervals near the local median (shrimp are random)
     burst_rate_divisor: float = 20.0  # whistle Hz per pulse/s of a burst-pulse rendition
     click_rate_divisor: float = 400.0  # ... of a click-train rendition

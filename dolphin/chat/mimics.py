@@ -365,8 +365,9 @@ def natural_whistles(
     n_lookalikes: int = 0,
     exclude_ids: Sequence[int] = (),
     dtw=None,
+    pool=None,
 ) -> list[tuple[Contour, str]]:
-    """Natural (non-mimic) whistle contours from the shipped SIGWI set.
+    """Natural (non-mimic) whistle contours from the shipped SIGWI set (or ``pool``).
 
     Parameters
     ----------
@@ -383,6 +384,9 @@ def natural_whistles(
         SIGWI ids not to use (e.g. those the vocabulary was designed against).
     dtw : DTWConfig, optional
         Distance settings of the look-alike ranking.
+    pool : list of RealContour, optional
+        Contours to draw from instead of the shipped set (e.g.
+        :func:`dolphin.synth.sigwi.read_sigwi_checkout` of a full SIGWI checkout).
 
     Returns
     -------
@@ -393,7 +397,7 @@ def natural_whistles(
     from dolphin.synth.sigwi import load_sigwi_contours
 
     excluded = set(int(i) for i in exclude_ids)
-    pool = [r for r in load_sigwi_contours() if r.id not in excluded]
+    pool = [r for r in (load_sigwi_contours() if pool is None else pool) if r.id not in excluded]
     picked: list[int] = []
     if vocab is not None and n_lookalikes > 0:
         d = mimic_distances(

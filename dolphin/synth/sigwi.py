@@ -65,6 +65,47 @@ def _usable(times: np.ndarray, freqs: np.ndarray) -> bool:
     )
 
 
+def read_sigwi_checkout(src_dir: str | Path) -> list[RealContour]:
+    """Read every usable, categorised contour of a SIGWI checkout (about 11,500).
+
+    Usable: at least 10 points and 0.1 s, finite, increasing times, 1.5-35 kHz, 200 Hz or more
+    of frequency modulation. For evaluation from a local checkout (e.g. the 13,584 contours in
+    ``../shared/data/real/sigwi``); only the small subset of :func:`build_sigwi_subset` ships.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        Root of a SIGWI checkout (holding ``resources/``).
+
+    Returns
+    -------
+    list of RealContour
+        Sorted by id, times from 0 s, frequencies in Hz.
+
+    Raises
+    ------
+    AnnotationError
+        A needed file of the checkout is missing.
+    """
+    src_dir = Path(src_dir)
+    for needed in (CATEGORIES_FILE, CONTOURS_FILE):
+        if not (src_dir / needed).is_file():
+            raise AnnotationError(src_dir / needed, "SIGWI checkout file not found")
+    category = {}
+    with open(src_dir / CATEGORIES_FILE, newline="") as handle:
+        for row in csv.DictReader(handle):
+            category[int(row[""].split(".")[0])] = int(row["category"])
+    out = []
+    with gzip.open(src_dir / CONTOURS_FILE, "rt") as handle:
+        for line in handle:
+            item = json.loads(line)
+            t, f = np.asarray(item["time"], float), np.asarray(item["frequency"], float)
+            wid = int(item["whistle_ID"])
+            if wid in category and _usable(t, f):
+                out.append(RealContour(wid, category[wid], Contour(t - t[0], f)))
+    return sorted(out, key=lambda r: r.id)
+
+
 def build_sigwi_subset(
     src_dir: str | Path,
     out_path: str | Path,
@@ -99,18 +140,12 @@ def build_sigwi_subset(
     Path
         The written file; lines ``{"id", "time", "frequency", "category"}`` sorted by id.
     """
-    src_dir, out_path = Path(src_dir), Path(out_path)
-    category = {}
-    with open(src_dir / CATEGORIES_FILE, newline="") as handle:
-        for row in csv.DictReader(handle):
-            category[int(row[""].split(".")[0])] = int(row["category"])
-    contours = {}
-    with gzip.open(src_dir / CONTOURS_FILE, "rt") as handle:
-        for line in handle:
-            item = json.loads(line)
-            t, f = np.asarray(item["time"], float), np.asarray(item["frequency"], float)
-            if item["whistle_ID"] in category and _usable(t, f):
-                contours[int(item["whistle_ID"])] = (t - t[0], f)
+    out_path = Path(out_path)
+    contours = {
+        r.id: (r.contour.times_s, r.contour.freqs_hz, r.category)
+        for r in read_sigwi_checkout(src_dir)
+    }
+    category = {wid: item[2] for wid, item in contours.items()}
     members = defaultdict(list)
     for wid in sorted(contours):
         members[category[wid]].append(wid)
@@ -127,7 +162,7 @@ def build_sigwi_subset(
     ]
     lines = []
     for wid in sorted(picked):
-        t, f = contours[wid]
+        t, f, _ = contours[wid]
         t = np.round(t, 3)
         keep = np.concatenate([[True], np.diff(t) > 0])  # rounding can merge a short last step
         record = {

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from dolphin.errors import AnnotationError
-from dolphin.synth.sigwi import DEFAULT_PATH, build_sigwi_subset, load_sigwi_contours
+from dolphin.synth.sigwi import (
+    DEFAULT_PATH,
+    build_sigwi_subset,
+    load_sigwi_contours,
+    read_sigwi_checkout,
+)
 
 
 def test_shipped_subset_loads_with_real_types():
@@ -63,6 +68,15 @@ def test_builder_selects_rezeroes_and_is_reproducible(tmp_path: Path):
     assert all(c.id < 28 for c in subset)  # degenerate ones dropped
     assert all(c.contour.times_s[0] == 0 and c.contour.freqs_hz.dtype == float for c in subset)
     assert all(np.all(c.contour.freqs_hz == np.round(c.contour.freqs_hz)) for c in subset)
+
+
+def test_checkout_reader_keeps_every_usable_contour(tmp_path: Path):
+    _fake_sigwi(tmp_path / "src")
+    contours = read_sigwi_checkout(tmp_path / "src")
+    assert [c.id for c in contours] == list(range(28))
+    assert all(c.contour.times_s[0] == 0 for c in contours)
+    with pytest.raises(AnnotationError, match="checkout file not found"):
+        read_sigwi_checkout(tmp_path / "nowhere")
 
 
 def test_load_errors(tmp_path: Path):
