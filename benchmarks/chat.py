@@ -1,7 +1,8 @@
 """Benchmark: CHAT mimic recognition (recall, precision, false alarms, latency, CPU) vs a baseline.
 
-A 6-entry vocabulary is designed against half of the shipped SIGWI contours (even positions);
-the other half is held out as natural whistles, so false alarms on them are not in-sample. Then:
+A 6-entry vocabulary is designed against the 1,500 shipped SIGWI natural references (which the
+matcher also knows); the shipped 300-contour SIGWI subset, disjoint from them, is held out as
+natural whistles, so false alarms on them are not in-sample. Then:
 
 * mimic scenes, one per SNR (0, 5, 10, 20 dB): per entry, imitations (:func:`imitate`: 5-20 %
   transposed, +-15 % stretched, unevenly warped, pitch wobble and jitter), partial imitations
@@ -10,7 +11,7 @@ the other half is held out as natural whistles, so false alarms on them are not 
   accepted detection with its label overlaps it; precision counts accepted detections that hit
   a truth sound of their label;
 * false alarms per hour of natural-whistle audio: every held-out SIGWI contour rendered
-  ``--natural / 150`` times (the first time as is, then as :func:`natural_variant`s: another
+  ``--natural / 300`` times (the first time as is, then as :func:`natural_variant`s: another
   rendition by the same animal, up to 5 % transposed, +-10 % stretched), the look-alikes
   closest to the vocabulary among them, in scenes of 60 whistles at 10, 20 and 30 dB in turn;
   natural click trains, burst pulses and buzzes are counted apart;
@@ -20,15 +21,15 @@ the other half is held out as natural whistles, so false alarms on them are not 
   With ``--parts noise`` only this runs and its result is stored under ``noise_only_long``,
   which later full runs keep;
 * with ``--natural-source real``: natural whistles drawn from every usable contour of a local
-  SIGWI checkout (``../shared/data/real/sigwi``, ~11,500; skipped when absent) but the design
-  half, each rendered once, stored under ``natural_real`` (kept by later full runs);
+  SIGWI checkout (``../shared/data/real/sigwi``, ~11,500; skipped when absent) but the 1,500
+  references, each rendered once, stored under ``natural_real`` (kept by later full runs);
 * latency from the end of a whistle to its decision (stream time; truth end and detected end);
 * CPU load: process CPU seconds per audio second on one core (numba and BLAS on one thread), in
   20 ms blocks at 96 and 192 kHz;
 * the plain template matcher (:class:`dolphin.chat.baseline.TemplateMatcher`) side by side,
   with a 1-semitone threshold. It sees whistles only;
-* a sweep of the whistle threshold and of the margin to known natural whistles (the design
-  half of SIGWI; ``None``: no such check) over the detections already made.
+* a sweep of the whistle threshold and of the margin to known natural whistles (the SIGWI
+  references; ``None``: no such check) over the detections already made.
 
 Targets: recall >= 0.95 at >= 10 dB with <= 1 false alarm per hour; p95 latency <= 100 ms;
 <= 30 % of one core at 96 kHz.
@@ -67,7 +68,11 @@ from dolphin.chat.mimics import (  # noqa: E402
 )
 from dolphin.chat.noise import noise_blocks  # noqa: E402
 from dolphin.chat.vocab import VocabConfig, design_vocabulary  # noqa: E402
-from dolphin.synth.sigwi import load_sigwi_contours, read_sigwi_checkout  # noqa: E402
+from dolphin.synth.sigwi import (  # noqa: E402
+    load_sigwi_contours,
+    load_sigwi_references,
+    read_sigwi_checkout,
+)
 from dolphin.synth.sounds import render_burst_pulse, render_buzz, render_click_train  # noqa: E402
 
 LABELS = ("scarf", "rope", "sargassum", "bow", "ball", "seaweed")
@@ -386,12 +391,12 @@ def parse_args() -> argparse.Namespace:
         choices=("shipped", "real"),
         default="shipped",
         help="natural whistles from the shipped SIGWI half (and variants of them) or from every "
-        f"usable contour of the SIGWI checkout in {SIGWI_DIR} but the design half",
+        f"usable contour of the SIGWI checkout in {SIGWI_DIR} but the references",
     )
     parser.add_argument("--natural-pulsed", type=int, default=15)
     parser.add_argument("--noise-hours", type=float, default=1 / 6, help="noise-only audio")
     parser.add_argument("--cpu-s", type=float, default=20.0, help="audio seconds timed")
-    parser.add_argument("--candidates", type=int, default=300, help="vocabulary candidates")
+    parser.add_argument("--candidates", type=int, default=1000, help="vocabulary candidates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a small run for a smoke test")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/chat.json"))
@@ -422,8 +427,10 @@ def main() -> None:
     sr, rng = args.sample_rate, np.random.default_rng(args.seed)
     t_start, cpu_start = time.time(), time.process_time()
 
-    real = load_sigwi_contours()
-    design_set = real[::2]  # the odd half is held out as natural whistles
+    # Designed against the 1,500 shipped natural references, which the matcher knows too; the
+    # shipped 300-contour subset, disjoint from them, is held out as unseen natural whistles.
+    design_set = load_sigwi_references()
+    held_out_set = load_sigwi_contours()
     vocab = design_vocabulary(
         len(LABELS),
         LABELS,
@@ -433,10 +440,9 @@ def main() -> None:
     )
     print(
         f"vocabulary: min pairwise {vocab.report.min_pairwise_semitones:.2f} semitones, "
-        f"min to design-half SIGWI {vocab.report.min_natural_semitones:.2f}"
+        f"min to the SIGWI references {vocab.report.min_natural_semitones:.2f}"
     )
     cfg = matcher_config(args.matcher_overrides)
-    # the matcher knows the design half only: the held-out half stays unseen natural whistles
     naturals = [r.contour for r in design_set]
     matcher = MimicMatcher(vocab, cfg, sample_rate=sr, naturals=naturals)
     baseline = TemplateMatcher(vocab, sr)
@@ -446,7 +452,7 @@ def main() -> None:
             threshold=cfg.threshold,
             min_margin=cfg.min_margin,
             natural_margin=cfg.natural_margin,
-            naturals="design-half SIGWI (150)",
+            naturals=f"shipped SIGWI references ({len(design_set)})",
         ),
         platform=platform.platform(),
         vocab=dict(
@@ -490,7 +496,7 @@ def main() -> None:
             pulsed_p95_s=pct(pulse_latency, 95),
         )
     if "natural" in args.parts:
-        held_out = len(real) - len(design_set)
+        held_out = len(held_out_set)
         natural, natural_found = run_natural(
             matcher, baseline, vocab, args, rng, sr, held_out, {r.id for r in design_set}
         )

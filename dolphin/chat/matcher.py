@@ -27,7 +27,7 @@ memory), a 20 ms track gap instead of 30 ms, a 30 % click-interval tolerance ins
   entries only (a flat natural train would otherwise match the plateau of some entry).
 
 Known natural whistles are negative evidence: a whistle is also compared with a set of natural
-whistles (the shipped SIGWI contours by default, :func:`~dolphin.chat.distance.natural_references`;
+whistles (the 1,500 shipped SIGWI references by default, :func:`~dolphin.chat.distance.natural_references`;
 a signature catalogue's whistles can be given too) and is taken for an imitation only when its
 best entry is closer than the nearest of them by ``natural_margin``. The vocabulary is designed
 >= ~1.2 semitones from those whistles, so imitations rarely come near them, while natural

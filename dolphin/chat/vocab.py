@@ -58,7 +58,7 @@ class VocabConfig:
     # Contour shapes drawn (dolphin.synth.contours.SHAPES); plain up/down sweeps are left out:
     # natural click trains and buzzes glide like them, and so do many natural whistles.
     shapes: list[str] = field(default_factory=lambda: ["convex", "concave", "sine", "multi"])
-    n_candidates: int = 300  # random contours drawn; the best n are kept
+    n_candidates: int = 1000  # random contours drawn; the best n are kept (~1 min design)
     seed: int = 0  # seed of the design
     peak: float = 0.5  # peak amplitude of rendered entries (full scale 1)
 

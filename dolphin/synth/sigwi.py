@@ -27,6 +27,8 @@ from dolphin.errors import AnnotationError
 
 #: The shipped subset.
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "sigwi_contours.jsonl.gz"
+#: The shipped natural references, disjoint from the subset (see build_sigwi_references).
+REFERENCES_PATH = DEFAULT_PATH.with_name("sigwi_references.jsonl.gz")
 #: Paths inside a SIGWI checkout.
 CONTOURS_FILE = Path("resources/DF-whistles/contours.jsonl.gz")
 CATEGORIES_FILE = Path("resources/dtw_resources/contours_with_category.csv")
@@ -160,16 +162,65 @@ def build_sigwi_subset(
     picked += [
         int(i) for i in rng.choice(members[0], size=min(rest, len(members[0])), replace=False)
     ]
+    return _write_contours([contours[wid] + (wid,) for wid in sorted(picked)], out_path)
+
+
+def build_sigwi_references(
+    src_dir: str | Path,
+    out_path: str | Path,
+    *,
+    n: int = 1500,
+    seed: int = 1,
+    exclude: str | Path = DEFAULT_PATH,
+) -> Path:
+    """Draw ``n`` usable SIGWI contours, none of them in ``exclude``, and write them compactly.
+
+    These are the natural whistles that vocabularies are designed away from and that the CHAT
+    matcher weighs a whistle against (:func:`dolphin.chat.distance.natural_references`); the
+    shipped subset (:data:`DEFAULT_PATH`) is left out so that it stays unseen natural whistles
+    for ``benchmarks/chat.py``.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        Root of a SIGWI checkout (holding ``resources/``).
+    out_path : str or Path
+        Output ``.jsonl.gz`` file.
+    n : int
+        Contours drawn (uniformly, with ``numpy.random.default_rng(seed)``).
+    seed : int
+        Seed of the draw.
+    exclude : str or Path
+        A contour file (:func:`load_sigwi_contours` format) whose ids are not drawn.
+
+    Returns
+    -------
+    Path
+        The written file, same format as :func:`build_sigwi_subset`'s.
+    """
+    skip = {r.id for r in load_sigwi_contours(exclude)}
+    pool = [r for r in read_sigwi_checkout(src_dir) if r.id not in skip]
+    rng = np.random.default_rng(seed)
+    picked = sorted(rng.choice(len(pool), size=min(n, len(pool)), replace=False))
+    records = [
+        (pool[k].contour.times_s, pool[k].contour.freqs_hz, pool[k].category, pool[k].id)
+        for k in picked
+    ]
+    return _write_contours(records, out_path)
+
+
+def _write_contours(records, out_path: str | Path) -> Path:
+    """Write ``(times, freqs, category, id)`` records as gzipped JSON lines, reproducibly."""
+    out_path = Path(out_path)
     lines = []
-    for wid in sorted(picked):
-        t, f, _ = contours[wid]
+    for t, f, cat, wid in records:
         t = np.round(t, 3)
         keep = np.concatenate([[True], np.diff(t) > 0])  # rounding can merge a short last step
         record = {
-            "id": wid,
+            "id": int(wid),
             "time": [float(x) for x in t[keep]],
             "frequency": [int(round(float(x))) for x in f[keep]],
-            "category": category[wid],
+            "category": int(cat),
         }
         lines.append(json.dumps(record, separators=(",", ":")))
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +233,11 @@ def build_sigwi_subset(
         handle.write(("\n".join(lines) + "\n").encode())
     os.replace(tmp, out_path)
     return out_path
+
+
+def load_sigwi_references() -> list[RealContour]:
+    """The shipped natural-reference contours (:func:`build_sigwi_references`, 1,500)."""
+    return load_sigwi_contours(REFERENCES_PATH)
 
 
 def load_sigwi_contours(path: str | Path | None = None) -> list[RealContour]:

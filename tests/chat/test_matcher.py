@@ -149,8 +149,8 @@ def test_a_whistle_closer_to_a_known_natural_whistle_is_rejected(vocab):
     # that looks natural (a hand-made sweep) must still be recognised
     copy = run(MimicMatcher(vocab, sample_rate=SR, naturals=[heard]), x, int(0.02 * SR))
     assert [d.label for d in copy if d.accepted] == ["rope"]
-    # the shipped SIGWI whistles are the default references
+    # the shipped SIGWI references are the default ones
     default = MimicMatcher(vocab, sample_rate=SR)
-    assert default.naturals is not None and len(default.naturals) == 300
+    assert default.naturals is not None and len(default.naturals) == 1500
     off = MimicMatcher(vocab, MatcherConfig(natural_references=False), sample_rate=SR)
     assert off.naturals is None

@@ -13,8 +13,11 @@ import pytest
 from dolphin.errors import AnnotationError
 from dolphin.synth.sigwi import (
     DEFAULT_PATH,
+    REFERENCES_PATH,
+    build_sigwi_references,
     build_sigwi_subset,
     load_sigwi_contours,
+    load_sigwi_references,
     read_sigwi_checkout,
 )
 
@@ -34,6 +37,7 @@ def test_shipped_subset_loads_with_real_types():
 def test_shipped_files_carry_licence_and_stay_small():
     data = DEFAULT_PATH.parent
     assert DEFAULT_PATH.stat().st_size < 300_000
+    assert REFERENCES_PATH.stat().st_size < 300_000
     assert "MIT License" in (data / "SIGWI_LICENSE").read_text(encoding="utf-8")
     assert "88ac4d916f72d9442be97b4e3a91bd25a237d511" in (data / "SIGWI_SOURCE.md").read_text(
         encoding="utf-8"
@@ -77,6 +81,21 @@ def test_checkout_reader_keeps_every_usable_contour(tmp_path: Path):
     assert all(c.contour.times_s[0] == 0 for c in contours)
     with pytest.raises(AnnotationError, match="checkout file not found"):
         read_sigwi_checkout(tmp_path / "nowhere")
+
+
+def test_shipped_references_are_disjoint_from_the_subset():
+    references = load_sigwi_references()
+    assert len(references) == 1500
+    assert not {r.id for r in references} & {r.id for r in load_sigwi_contours()}
+
+
+def test_references_builder_leaves_out_the_excluded_file(tmp_path: Path):
+    _fake_sigwi(tmp_path / "src")
+    subset = build_sigwi_subset(tmp_path / "src", tmp_path / "a.jsonl.gz", n=10, n_categories=1)
+    refs = build_sigwi_references(tmp_path / "src", tmp_path / "r.jsonl.gz", n=12, exclude=subset)
+    ids = [r.id for r in load_sigwi_contours(refs)]
+    assert len(ids) == 12 and ids == sorted(ids)
+    assert not set(ids) & {r.id for r in load_sigwi_contours(subset)}
 
 
 def test_load_errors(tmp_path: Path):
