@@ -399,6 +399,7 @@ def chat(d: dict, targets: dict) -> Section:
         )  # fmt: skip
     for key, name in (
         ("natural", "false alarms / h, natural whistles"),
+        ("natural_real", "false alarms / h, natural whistles (full SIGWI)"),
         ("noise_only", "false alarms / h, noise only"),
         ("noise_only_long", "false alarms / h, long noise-only run"),
     ):

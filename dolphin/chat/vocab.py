@@ -59,6 +59,7 @@ class VocabConfig:
     # natural click trains and buzzes glide like them, and so do many natural whistles.
     shapes: list[str] = field(default_factory=lambda: ["convex", "concave", "sine", "multi"])
     n_candidates: int = 1000  # random contours drawn; the best n are kept (~1 min design)
+    natural_weight: float = 1.35  # set score min(pairwise, weight x natural): > 1 favours pairwise
     seed: int = 0  # seed of the design
     peak: float = 0.5  # peak amplitude of rendered entries (full scale 1)
 
@@ -79,6 +80,10 @@ class VocabConfig:
 
         if not self.shapes or any(s not in SHAPES for s in self.shapes):
             raise VocabularyError(f"VocabConfig.shapes must be some of {SHAPES}, got {self.shapes}")
+        if not self.natural_weight > 0:
+            raise VocabularyError(
+                f"VocabConfig.natural_weight must be > 0, got {self.natural_weight}"
+            )
         if self.n_candidates < self.n:
             raise VocabularyError(f"VocabConfig.n_candidates must be >= n ({self.n})")
         if not 0 < self.peak <= 1:
