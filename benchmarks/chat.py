@@ -143,7 +143,7 @@ def score(truth, detections: list[dict]) -> dict:
     acc = [d for d in detections if d["accepted"]]
     used = set()
     hits = {"whistle": [0, 0], "partial": [0, 0], "burst_pulse": [0, 0], "click_train": [0, 0]}
-    latency_truth, latency_det = [], []
+    latency_truth, latency_det, missed = [], [], []
     for tr in truth:
         key = "partial" if tr.note == "partial" else tr.kind
         hits[key][1] += 1
@@ -153,6 +153,19 @@ def score(truth, detections: list[dict]) -> dict:
             if d["label"] == tr.label and d["start_s"] <= tr.end_s and d["end_s"] >= tr.start_s
         ]
         used.update(match)
+        if not match:
+            near = [d for d in detections if d["start_s"] <= tr.end_s and d["end_s"] >= tr.start_s]
+            best = min(near, key=lambda d: d.get("distance", np.inf), default=None)
+            missed.append(
+                dict(
+                    kind=key,
+                    label=tr.label,
+                    start_s=round(tr.start_s, 3),
+                    heard=None
+                    if best is None
+                    else {k: best.get(k) for k in ("kind", "nearest_label", "distance", "margin")},
+                )
+            )
         if match:
             hits[key][0] += 1
             first = acc[match[0]]
@@ -168,6 +181,7 @@ def score(truth, detections: list[dict]) -> dict:
         n_truth=n_truth,
         n_accepted=len(acc),
         n_false=len(acc) - len(used),
+        missed=missed,  # each missed sound and the closest judged sound overlapping it
         latency_truth_s=latency_truth,
         latency_detected_s=latency_det,
     )
