@@ -36,7 +36,7 @@ class MatcherConfig:
 
     threshold: float = 0.8  # largest whistle distance accepted, semitones (benchmarks/chat.py)
     min_margin: float = 0.15  # the best entry must beat the next one by this, semitones
-    natural_margin: float = 0.2  # ... and the nearest known natural whistle by this (whistles)
+    natural_margin: float = 0.1  # ... and the nearest known natural whistle by this (whistles)
     natural_references: bool = True  # compare with known natural whistles (1,500 shipped SIGWI)
     freq_tolerance: float = 0.2  # frequency scaling that costs nothing (>= 20 %: animals transpose)
     stretch_tolerance: float = 0.3  # duration change that costs nothing (imitations are looser)
