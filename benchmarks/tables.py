@@ -143,6 +143,31 @@ def io_synth(d: dict, targets: dict) -> Section:
     return Section([reads, summary])
 
 
+def codec_learning(d: dict, targets: dict) -> Section:
+    rows = []
+    for background, history in d["results"].items():
+        first, last = history[0], history[-1]
+        rows.append(
+            [
+                background,
+                num(first["peak_error_hz"], ".0f"),
+                num(last["peak_error_hz"], ".0f"),
+                num(last["level_db"], ".1f"),
+            ]
+        )
+    steps = num(d.get("steps"), "d")
+    table = Table(
+        f"A fresh default codec trained {steps} steps on random chirps over each background "
+        f"(tonal loss {'on' if d.get('tonal_loss', False) else 'off'}); scored on frames where "
+        "the chirp stands 10 dB out:",
+        ["background", "peak error at start (Hz)", f"peak error at step {steps} (Hz)",
+         "chirp level (dB)"],
+        rows,
+    )  # fmt: skip
+    notes = [d["note"]] if isinstance(d.get("note"), str) else []
+    return Section([table], notes)
+
+
 def codec_speed(d: dict, targets: dict) -> Section:
     cfg = d.get("config", {})
     head = Table(
@@ -517,6 +542,7 @@ def lm(d: dict, targets: dict) -> Section:
 BENCHMARKS: list[tuple[str, str, str, Callable[[dict, dict], Section]]] = [
     ("io_synth", "Audio I/O and synthesis", "streaming reads, flat memory, synthesis speed", io_synth),
     ("codec_speed", "Codec speed", "encode / decode speed of the default codec architecture", codec_speed),
+    ("codec_learning", "Codec learning check", "whether a fresh codec learns where a chirp is", codec_learning),
     ("codec", "Codec quality", "reconstruction quality against Opus at the same bitrate", codec),
     ("lm", "Sound-token LM", "LM speed, bits per token against n-gram baselines, generated whistles", lm),
     ("detect_sp", "Detectors (signal processing)", "whistle contours and pulsed events per SNR", detect_sp),
