@@ -23,7 +23,9 @@ import numpy as np
 from dolphin.annotations import Contour
 from dolphin.chat.distance import (
     catalogue_contours,
+    mimic_distances,
     natural_references,
+    pulse_shape_dtw,
     symmetric_distances,
     tolerant_dtw,
 )
@@ -143,7 +145,11 @@ def design_vocabulary(
     entries: measured against the 1,500 SIGWI references with 1,000 candidates, 1.0 gave
     entries 1.03 semitones apart (imitation recall at 10 dB fell to 0.93), 1.35 gave 1.33 apart
     and 0.96 from the references, with as few unseen real SIGWI whistles near an entry (2 in
-    3,000 within 0.8 semitones; 12 for the former design against 150 naturals).
+    3,000 within 0.8 semitones; 12 for the former design against 150 naturals). The distance
+    between entries is the smaller of the whistle distance and the pitch-shape distance that
+    pulsed renditions are judged by (transposition and stretch free); with the whistle distance
+    alone two entries were 0.39 apart in shape and click-train imitations of one were taken for
+    the other. With both: entries 1.59 apart, 0.85 from the references.
 
     Parameters
     ----------
@@ -222,6 +228,11 @@ def design_vocabulary(
     nat = symmetric_distances(candidates, list(natural), dtw).min(axis=1) if len(natural) else None
     nat = nat if nat is not None else np.full(len(candidates), np.inf)
     pair = symmetric_distances(candidates, candidates, dtw)
+    # Pulsed renditions are matched by pitch shape alone (any transposition and stretch), so
+    # entries must also differ in shape: the whistle distance alone left two entries 0.39
+    # semitones apart in shape, and their click-train imitations were confused.
+    shape = mimic_distances(candidates, candidates, dtw=pulse_shape_dtw(dtw.band))
+    pair = np.minimum(pair, np.minimum(shape, shape.T))
     np.fill_diagonal(pair, np.inf)
     chosen = _pick(pair, cfg.natural_weight * np.where(np.isfinite(nat), nat, 1e9), cfg.n)
     entries = [VocabEntry(label, candidates[i]) for label, i in zip(labels, chosen, strict=True)]

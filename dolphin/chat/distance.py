@@ -55,6 +55,12 @@ def tolerant_dtw(
     )
 
 
+def pulse_shape_dtw(band: float = 0.15) -> DTWConfig:
+    """DTW of pitch shape only (any transposition and stretch free): how pulsed renditions,
+    whose rate and tempo are the animal's choice, are compared with entries."""
+    return DTWConfig(band=band, shift_weight=0.0, stretch_weight=0.0)
+
+
 def partial_crops(contour: Contour, crops=CROPS) -> list[Contour]:
     """Parts of a contour, one per (start, end) fraction of its duration in ``crops``."""
     t, f = contour.times_s, contour.freqs_hz

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dolphin.chat.distance import tolerant_dtw
+from dolphin.chat.distance import pulse_shape_dtw, tolerant_dtw
 from dolphin.detect.contours import WhistleTrackerConfig
 from dolphin.detect.dtw import DTWConfig
 from dolphin.detect.pipeline import DetectorConfig
@@ -91,4 +91,4 @@ class MatcherConfig:
 
     def pulse_dtw(self) -> DTWConfig:
         """DTW settings of pulsed renditions: pitch shape only, any scaling and stretch free."""
-        return DTWConfig(band=self.warp_band, shift_weight=0.0, stretch_weight=0.0)
+        return pulse_shape_dtw(self.warp_band)

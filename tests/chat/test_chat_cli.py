@@ -83,7 +83,7 @@ def test_vocab_create_list_render(tmp_path, capsys):
         (["vocab", "create", "--n", "3", "--out", "{tmp}/v.json", "chat.vocab.fmaxhz=1"], "fmaxhz"),
         (["vocab", "list", "{tmp}/missing.json"], "missing.json: vocabulary file not found"),
         (
-            ["vocab", "render", "{vocab}", "--out", "{tmp}/r", "--sample-rate", "32000"],
+            ["vocab", "render", "{vocab}", "--out", "{tmp}/r", "--sample-rate", "12000"],
             "cannot carry whistles",
         ),
         (
