@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class DecisionConfig:
     merge_gap_s: float = 0.03  # CNN runs closer than this are one event
     add_missed: bool = True  # add pulsed events the SP stage missed
     sp_rate_label: bool = True  # burst pulse vs buzz: keep the SP label (measured intervals)
+    extend_s: float = 0.1  # a lone SP event grows to its CNN run's edge past this, s (inf: never)
 
 
 @dataclass
@@ -109,11 +110,17 @@ class ClassifierConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError` naming them."""
         data = dict(data)
-        features = FeatureConfig(**data.pop("features", {}))
-        decision = DecisionConfig(**data.pop("decision", {}))
-        return cls(features=features, decision=decision, **data)
+        parts = {}
+        for key, kind in (("features", FeatureConfig), ("decision", DecisionConfig), ("", cls)):
+            given = data if not key else dict(data.pop(key, {}))
+            unknown = sorted(set(given) - {f.name for f in fields(kind)})
+            if unknown:
+                raise ConfigError(f"classifier{'.' + key if key else ''}: unknown keys {unknown}")
+            if key:
+                parts[key] = kind(**given)
+        return cls(**parts, **data)
 
 
 @dataclass

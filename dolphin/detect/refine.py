@@ -16,7 +16,9 @@ every 4 ms. With the rules of :class:`~dolphin.detect.classifier.DecisionConfig`
   ``min_duration_s`` long) are pulsed sounds: a run holding no kept SP pulsed event becomes a
   new event (the SP stage missed it; band ``pulse_fmin_hz`` to Nyquist or ``pulse_fmax_hz``),
   a run holding several becomes one event spanning them all (SP fragments of one sound), a
-  run holding one leaves it alone (SP times are finer).
+  run holding one leaves its times alone (SP times are finer) unless the run reaches more than
+  ``extend_s`` past an end: then that end moves to the run's (at low SNR the SP stage finds
+  only the loudest stretch of a train).
 
 A kept or relabelled event's ``score`` becomes the CNN's mean probability of its class and the
 SP score moves to ``extra["SP Score"]``; added events carry ``extra["Source"] = "classifier"``.
@@ -113,7 +115,11 @@ def refine_events(
             t1 = probs.start_s + (hi - 1) * probs.hop_s + half
             inside = [e for e in pulsed if e.start_s < t1 and e.end_s > t0]
             if len(inside) == 1:
-                continue  # the SP event keeps its (finer) times
+                e = inside[0]  # the SP event keeps its (finer) times unless it lost much
+                a = t0 if e.start_s - t0 > dec.extend_s else e.start_s
+                b = t1 if t1 - e.end_s > dec.extend_s else e.end_s
+                pulsed = [f if f is not e else replace(e, start_s=a, end_s=b) for f in pulsed]
+                continue
             if inside:  # SP fragments of one sound: one event over them all
                 t0 = min(t0, *(e.start_s for e in inside))
                 t1 = max(t1, *(e.end_s for e in inside))

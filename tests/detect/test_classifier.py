@@ -162,6 +162,12 @@ def test_refine_keeps_relabels_rejects_and_adds() -> None:
     assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BURST_PULSE
     cfg.decision.sp_rate_label = False
     assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BUZZ
+    sp[2].label, sp[2].end_s = BUZZ, 0.65  # the SP stage found a fragment of the buzz
+    cfg.decision.extend_s = float("inf")
+    assert refine_events(sp, fp, cfg, sample_rate=SR)[1].end_s == 0.65
+    cfg.decision.extend_s = 0.1
+    grown = refine_events(sp, fp, cfg, sample_rate=SR)[1]
+    assert (grown.start_s, grown.end_s) == (0.6, pytest.approx(0.798))
     cfg.decision.add_missed = False
     assert [e.label for e in refine_events(sp, fp, cfg, sample_rate=SR)] == [
         WHISTLE,
@@ -236,3 +242,12 @@ def test_window_mean_at_equals_the_uniform_filter() -> None:
         at = rng.integers(0, n, 40)
         expected = uniform_filter1d(a, window, mode="nearest")[at]
         np.testing.assert_allclose(_window_mean_at(a, window, at), expected, atol=1e-12)
+
+
+def test_config_from_dict_names_unknown_keys() -> None:
+    data = ClassifierConfig().to_dict()
+    assert ClassifierConfig.from_dict(data) == ClassifierConfig()
+    with pytest.raises(ConfigError, match=r"classifier\.decision: unknown keys \['thresh'\]"):
+        ClassifierConfig.from_dict({**data, "decision": {**data["decision"], "thresh": 0.5}})
+    with pytest.raises(ConfigError, match=r"classifier: unknown keys \['width'\]"):
+        ClassifierConfig.from_dict({**data, "width": 3})
