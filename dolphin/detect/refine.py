@@ -7,10 +7,9 @@ every 4 ms. With the rules of :class:`~dolphin.detect.classifier.DecisionConfig`
 * an SP **whistle** is kept when its mean whistle probability over its span reaches
   ``keep_whistle``, otherwise rejected as noise (its contour goes with it);
 * an SP **pulsed** event (burst pulse, click train, buzz) takes the pulsed class of highest mean
-  probability, or is rejected when that is below ``keep_pulsed``; between burst pulse and buzz
-  the SP label stands (``sp_rate_label``): the SP stage tells them apart by the trend of
-  intervals it measured click by click, which the CNN resolves poorly above ~4 ms intervals
-  (it calls slow burst pulses buzzes);
+  probability, or is rejected when that is below ``keep_pulsed``; with ``sp_rate_label`` the
+  SP label stands between burst pulse and buzz (the SP stage tells them apart by the trend of
+  intervals it measured click by click; for a CNN that resolves intervals poorly);
 * runs of frames whose largest pulsed probability exceeds ``on_threshold`` (extended while it
   stays above ``off_threshold``, gaps up to ``merge_gap_s`` closed, at least
   ``min_duration_s`` long) are pulsed sounds: a run holding no kept SP pulsed event becomes a

@@ -158,10 +158,10 @@ def test_refine_keeps_relabels_rejects_and_adds() -> None:
     assert (out[1].start_s, out[1].end_s) == (0.6, 0.8)  # SP times kept
     assert out[2].start_s == pytest.approx(1.198) and out[2].end_s == pytest.approx(1.598)
     assert out[3].extra["Source"] == "classifier" and out[3].high_hz == 48000.0
-    sp[2].label = BURST_PULSE  # burst pulse vs buzz: the SP label stands by default
-    assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BURST_PULSE
-    cfg.decision.sp_rate_label = False
+    sp[2].label = BURST_PULSE  # burst pulse vs buzz: the CNN decides by default
     assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BUZZ
+    cfg.decision.sp_rate_label = True  # ... or the SP label stands
+    assert refine_events(sp, fp, cfg, sample_rate=SR)[1].label == BURST_PULSE
     sp[2].label, sp[2].end_s = BUZZ, 0.65  # the SP stage found a fragment of the buzz
     cfg.decision.extend_s = float("inf")
     assert refine_events(sp, fp, cfg, sample_rate=SR)[1].end_s == 0.65
