@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 
 class DolphinError(Exception):
@@ -37,3 +39,8 @@ class AnnotationError(DolphinError, ValueError):
 
 class ConfigError(DolphinError, ValueError):
     """A configuration key or value is wrong (misspelt key, value out of range)."""
+
+
+def unknown_keys(kind: type, data: dict[str, Any]) -> list[str]:
+    """Sorted keys of ``data`` that are not fields of the dataclass ``kind`` (misspelt keys)."""
+    return sorted(set(data) - {f.name for f in fields(kind)})

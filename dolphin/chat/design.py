@@ -23,7 +23,6 @@ import numpy as np
 from dolphin.annotations import Contour
 from dolphin.chat.distance import (
     catalogue_contours,
-    mimic_distances,
     natural_references,
     pulse_shape_dtw,
     symmetric_distances,
@@ -231,8 +230,7 @@ def design_vocabulary(
     # Pulsed renditions are matched by pitch shape alone (any transposition and stretch), so
     # entries must also differ in shape: the whistle distance alone left two entries 0.39
     # semitones apart in shape, and their click-train imitations were confused.
-    shape = mimic_distances(candidates, candidates, dtw=pulse_shape_dtw(dtw.band))
-    pair = np.minimum(pair, np.minimum(shape, shape.T))
+    pair = np.minimum(pair, symmetric_distances(candidates, candidates, pulse_shape_dtw(dtw.band)))
     np.fill_diagonal(pair, np.inf)
     chosen = _pick(pair, cfg.natural_weight * np.where(np.isfinite(nat), nat, 1e9), cfg.n)
     entries = [VocabEntry(label, candidates[i]) for label, i in zip(labels, chosen, strict=True)]

@@ -101,10 +101,13 @@ def mimic_distances(
 def symmetric_distances(
     queries: Sequence[Contour], refs: Sequence[Contour], dtw: DTWConfig
 ) -> np.ndarray:
-    """min(d(q, r), d(r, q)): either whistle may be the (partial) imitation of the other."""
-    return np.minimum(
-        mimic_distances(queries, refs, dtw=dtw), mimic_distances(refs, queries, dtw=dtw).T
-    )
+    """min(d(q, r), d(r, q)): either whistle may be the (partial) imitation of the other.
+
+    When ``queries`` is ``refs`` (all pairs of one set) the distances are computed once.
+    """
+    forward = mimic_distances(queries, refs, dtw=dtw)
+    backward = forward if queries is refs else mimic_distances(refs, queries, dtw=dtw)
+    return np.minimum(forward, backward.T)
 
 
 class CroppedReferences:

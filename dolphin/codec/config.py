@@ -10,10 +10,10 @@ thousands of parameters for tests and notebooks.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from dolphin.errors import ConfigError
+from dolphin.errors import ConfigError, unknown_keys
 
 
 @dataclass
@@ -149,8 +149,7 @@ class CodecConfig:
         ConfigError
             A key is not a field of :class:`CodecConfig`, or a value fails validation.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_keys(cls, data)
         if unknown:
             raise ConfigError(f"unknown codec config key(s): {', '.join(unknown)}")
         return cls(**dict(data))

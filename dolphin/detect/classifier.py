@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from torch import nn
 
 from dolphin.annotations import BURST_PULSE, BUZZ, CLICK_TRAIN, NOISE, WHISTLE, Event
 from dolphin.detect.features import FeatureConfig, compute_features
-from dolphin.errors import ConfigError, DolphinError
+from dolphin.errors import ConfigError, DolphinError, unknown_keys
 
 #: Classes scored frame by frame, in output order.
 CLASSES = (WHISTLE, BURST_PULSE, CLICK_TRAIN, BUZZ)
@@ -76,6 +76,14 @@ class DecisionConfig:
     add_missed: bool = True  # add pulsed events the SP stage missed
     sp_rate_label: bool = False  # burst pulse vs buzz: keep the SP label (measured intervals)
     extend_s: float = 0.1  # a lone SP event grows to its CNN run's edge past this, s (inf: never)
+
+
+def _checked(where: str, kind: type, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` unchanged; a :class:`ConfigError` naming ``where`` if a key is not a field."""
+    unknown = unknown_keys(kind, given)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}")
+    return given
 
 
 @dataclass
@@ -113,15 +121,13 @@ class ClassifierConfig:
     def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError` naming them."""
         data = dict(data)
-        parts = {}
-        for key, kind in (("features", FeatureConfig), ("decision", DecisionConfig), ("", cls)):
-            given = data if not key else dict(data.pop(key, {}))
-            unknown = sorted(set(given) - {f.name for f in fields(kind)})
-            if unknown:
-                raise ConfigError(f"classifier{'.' + key if key else ''}: unknown keys {unknown}")
-            if key:
-                parts[key] = kind(**given)
-        return cls(**parts, **data)
+        features = _checked("classifier.features", FeatureConfig, data.pop("features", {}))
+        decision = _checked("classifier.decision", DecisionConfig, data.pop("decision", {}))
+        return cls(
+            features=FeatureConfig(**features),
+            decision=DecisionConfig(**decision),
+            **_checked("classifier", cls, data),
+        )
 
 
 @dataclass

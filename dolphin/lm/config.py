@@ -20,10 +20,10 @@ dolphingemma   1024    24      8      ~400 M  the DolphinGemma size; several GPU
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from dolphin.errors import ConfigError
+from dolphin.errors import ConfigError, unknown_keys
 from dolphin.lm.patterns import PATTERNS
 
 
@@ -136,8 +136,7 @@ class LMConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LMConfig:
         """Build a config from a mapping, refusing unknown keys (e.g. a saved ``config.json``)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_keys(cls, data)
         if unknown:
             raise ConfigError(f"unknown lm config key(s): {', '.join(unknown)}")
         return cls(**dict(data))
