@@ -149,8 +149,8 @@ def _scene(sr: int, seconds: float, seed: int, population: int, **rates: float) 
     return make_scene(replace(cfg, **rates), seed=seed).samples[0]
 
 
-def _encode(codec, x: np.ndarray) -> torch.Tensor:
-    return codec.encode(torch.from_numpy(x)[None, None])[0]  # [K, T]
+def _encode(codec, x: np.ndarray, n_q: int) -> torch.Tensor:
+    return codec.encode(torch.from_numpy(x)[None, None], n_q=n_q)[0]  # [n_q, T]
 
 
 def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
@@ -159,16 +159,17 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
 
     sr, q = codec.sample_rate, args.quick
     n_test, test_s = (3, 10.0) if q else (8, 30.0)
-    heldout = [_encode(codec, _scene(sr, test_s, HELDOUT_SEED0 + i, 0)) for i in range(n_test)]
+    heldout = [_encode(codec, _scene(sr, test_s, HELDOUT_SEED0 + i, 0), lm.n_codebooks) for i in range(n_test)]
     if args.train_tokens:
         files = sorted(Path(args.train_tokens).rglob("*.tokens"))
         train = [load_tokens(f) for f in files]
-        train = [t.codes for t in train if t.codec_hash == codec.identity_hash()]
+        k = lm.n_codebooks
+        train = [t.codes[:k] for t in train if t.codec_hash == codec.identity_hash() and t.n_q >= k]
         source = f"{len(train)} token files under {args.train_tokens}"
     else:
         n_train, train_s = (4, 20.0) if q else (32, 30.0)
         train = [
-            _encode(codec, _scene(sr, train_s, TRAIN_SEED0 + i, 1000 + i % 16))
+            _encode(codec, _scene(sr, train_s, TRAIN_SEED0 + i, 1000 + i % 16), lm.n_codebooks)
             for i in range(n_train)
         ]
         source = f"{n_train} synthetic scenes of {train_s:g} s"
@@ -212,7 +213,7 @@ def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     gen_count = ref_count = gen_clips = ref_clips = 0
     for i in range(n_clips):
         x = _scene(sr, prompt_s + new_s, HELDOUT_SEED0 + 500 + i, 0, **WHISTLY)
-        codes = _encode(codec, x)[None]
+        codes = _encode(codec, x, lm.n_codebooks)[None]
         n_prompt = int(round(prompt_s * codec.frame_rate))
         out = generate(
             lm,
@@ -286,6 +287,7 @@ def main() -> None:
     k, n, rate = (
         (codec.n_q, codec.config.codebook_size, codec.frame_rate) if codec else (8, 1024, 100.0)
     )
+    k = lm.n_codebooks if lm is not None else k  # an LM may model the first codebooks only
     print(f"speed: {args.preset} preset, random init, {k} x {n} codes at {rate:g} frames/s")
     result: dict = {
         "benchmark": "lm",

@@ -93,7 +93,7 @@ def run_score(args: argparse.Namespace) -> int:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             dst = Path(tmp) / "input.tokens"
-            encode_file(codec, path, dst, n_q=codec.n_q, channel=args.channel)
+            encode_file(codec, path, dst, n_q=lm.n_codebooks, channel=args.channel)
             tokens = load_tokens(dst)
     scores = score_codes(lm, tokens.codes[None])
     bits = scores.bits_per_token

@@ -68,7 +68,9 @@ def _synthetic_settings(config: LMDataConfig, sample_rate: int) -> dict:
     return {"sample_rate": sample_rate, **{k: asdict(config)[k] for k in keys}}
 
 
-def _encode_scene(codec: Codec, config: LMDataConfig, index: int, dst: Path, seed: int) -> None:
+def _encode_scene(
+    codec: Codec, config: LMDataConfig, index: int, dst: Path, seed: int, n_q: int
+) -> None:
     from dolphin.codec.tokens import save_tokens
     from dolphin.synth.scene import SceneConfig, make_scene
 
@@ -88,14 +90,14 @@ def _encode_scene(codec: Codec, config: LMDataConfig, index: int, dst: Path, see
     scene_seed = int(_rng(seed, index, 11).integers(2**31))
     scene = make_scene(scene_cfg, seed=scene_seed)
     audio = torch.from_numpy(scene.samples[:1])[None]  # [1, 1, T]
-    codes = codec.encode(audio)
+    codes = codec.encode(audio, n_q=n_q)
     tmp = dst.with_name(f".{dst.name}.partial")
     save_tokens(
         tmp,
         codes[0],
         sample_rate=codec.sample_rate,
         hop_length=codec.hop_length,
-        n_q=codec.n_q,
+        n_q=n_q,
         codec_hash=codec.identity_hash(),
         n_samples=audio.shape[-1],
         extra={"source": f"synthetic scene {index}", "scene_seed": scene_seed},
@@ -118,6 +120,7 @@ def prepare_token_files(
     *,
     seed: int = 0,
     progress: bool = False,
+    n_q: int | None = None,
 ) -> list[Path]:
     """Encode the recordings (or synthetic scenes) into cached token files.
 
@@ -133,6 +136,9 @@ def prepare_token_files(
         Seed of the synthetic scenes.
     progress : bool
         Show a progress bar.
+    n_q : int, optional
+        Codebooks kept (the first ``n_q``); all of the codec's when omitted. Cached files made
+        with another ``n_q`` are encoded again.
 
     Returns
     -------
@@ -149,6 +155,7 @@ def prepare_token_files(
     from dolphin.codec.files import encode_file
 
     codec_hash = codec.identity_hash()
+    n_q = codec.n_q if n_q is None else int(n_q)
     root = Path(cache_dir) / codec_hash
     if config.folder:
         source = Path(config.folder)
@@ -167,13 +174,13 @@ def prepare_token_files(
         jobs = [
             (i, folder / f"scene_{i:05d}{TOKEN_SUFFIX}") for i in range(config.synthetic_scenes)
         ]
-    todo = [(src, dst) for src, dst in jobs if not _is_cached(dst, codec_hash, codec.n_q)]
+    todo = [(src, dst) for src, dst in jobs if not _is_cached(dst, codec_hash, n_q)]
     for src, dst in tqdm(todo, disable=not progress, desc="tokenising", leave=False):
         dst.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(src, Path):
-            encode_file(codec, src, dst, n_q=codec.n_q, channel=config.channel)
+            encode_file(codec, src, dst, n_q=n_q, channel=config.channel)
         else:
-            _encode_scene(codec, config, src, dst, seed)
+            _encode_scene(codec, config, src, dst, seed, n_q)
     return sorted(dst for _, dst in jobs)
 
 

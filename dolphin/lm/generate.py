@@ -251,7 +251,8 @@ def continue_audio(
     lm.check_codec(codec)
     audio = prompt_audio if prompt_audio.dim() == 3 else prompt_audio.reshape(1, 1, -1)
     device = next(lm.parameters()).device
-    prompt = codec.encode(audio.float(), sample_rate=sample_rate).to(device)
+    prompt = codec.encode(audio.float(), sample_rate=sample_rate, n_q=lm.n_codebooks)
+    prompt = prompt.to(device)
     n_new = int(round(seconds * codec.frame_rate))
     room = max_frames(lm) - n_new
     if room < 0:

@@ -262,16 +262,20 @@ class SoundLM(nn.Module):
     def check_codec(self, codec: Codec) -> None:
         """Refuse a codec other than the one whose tokens the LM models.
 
+        The LM may model only the first ``n_codebooks`` of the codec's ``K`` codebooks (the
+        codec's quantizer dropout makes any prefix decodable); encode with
+        ``n_q=lm.n_codebooks``.
+
         Raises
         ------
         LMCodecMismatchError
-            Different identity hash, number of codebooks or codebook size.
+            Different identity hash or codebook size, or fewer codebooks than the LM models.
         """
         cfg, their_hash = self.config, codec.identity_hash()
         mine = f"codec {cfg.codec_hash or '(unknown)'} with {cfg.n_codebooks} x {cfg.codebook_size}"
         theirs = f"{their_hash} with {codec.n_q} x {codec.config.codebook_size}"
         if (
-            codec.n_q != cfg.n_codebooks
+            codec.n_q < cfg.n_codebooks
             or codec.config.codebook_size != cfg.codebook_size
             or (cfg.codec_hash and their_hash != cfg.codec_hash)
         ):

@@ -41,12 +41,27 @@ class LMTrainConfig:
     """What LM training needs beyond the model and the loop (mirrors ``conf/lm_train``)."""
 
     codec: str = ""  # saved codec folder or shipped name; "" = untrained codec from `codec` group
+    n_q: int = 0  # codebooks modelled (the codec's first n_q); 0 = all of the codec's
     data: LMDataConfig = field(default_factory=LMDataConfig)  # recordings or synthetic scenes
     val_windows: int = 64  # held-out windows scored at every evaluation
 
     def __post_init__(self) -> None:
         if self.val_windows < 0:
             raise ConfigError(f"lm_train.val_windows must be >= 0, got {self.val_windows}")
+        if self.n_q < 0:
+            raise ConfigError(f"lm_train.n_q must be >= 0 (0 = all codebooks), got {self.n_q}")
+
+    def codebooks(self, codec: Codec) -> int:
+        """Codebooks the LM models with ``codec``: ``n_q``, or all ``K`` when it is 0.
+
+        Raises
+        ------
+        ConfigError
+            ``n_q`` exceeds the codec's ``K``.
+        """
+        if self.n_q > codec.n_q:
+            raise ConfigError(f"lm_train.n_q={self.n_q} but the codec has {codec.n_q} codebooks")
+        return self.n_q or codec.n_q
 
 
 def build_codec(task: LMTrainConfig, codec_config: CodecConfig) -> Codec:
@@ -238,10 +253,12 @@ def prepare_data(
     data = task.data
     cache = Path(data.cache_dir or Path(train.run_dir) / "tokens")
     if runtime.is_main:
-        prepare_token_files(data, codec, cache, seed=train.seed, progress=train.progress)
+        prepare_token_files(
+            data, codec, cache, seed=train.seed, progress=train.progress, n_q=task.codebooks(codec)
+        )
     if runtime.distributed:
         torch.distributed.barrier()
-    files = prepare_token_files(data, codec, cache, seed=train.seed)
+    files = prepare_token_files(data, codec, cache, seed=train.seed, n_q=task.codebooks(codec))
     train_files, val_files = split_recordings(files, val_share=data.val_share, seed=train.seed)
     codec_hash = codec.identity_hash()
     train_codes = load_codes(train_files, codec_hash=codec_hash, min_frames=data.min_frames)
@@ -279,7 +296,7 @@ def train_lm(
 
     codec = build_codec(task, codec_config)
     bound = lm_config.bind(
-        n_codebooks=codec.n_q,
+        n_codebooks=task.codebooks(codec),
         codebook_size=codec.config.codebook_size,
         codec_hash=codec.identity_hash(),
         frame_rate_hz=codec.frame_rate,

@@ -80,6 +80,10 @@ def test_mismatched_codec_and_token_files_are_refused(tmp_path: Path) -> None:
         other.check_codec(codec)
     with pytest.raises(LMCodecMismatchError):
         SoundLM(lm_preset("tiny", n_codebooks=k, codebook_size=32)).check_codec(codec)
+    # An LM of the first codebooks works with the deeper codec; one of more codebooks does not.
+    SoundLM(lm_preset("tiny", n_codebooks=k - 2, codebook_size=n)).check_codec(codec)
+    with pytest.raises(LMCodecMismatchError, match="with 4 x 64"):
+        SoundLM(lm_preset("tiny", n_codebooks=k + 1, codebook_size=n)).check_codec(codec)
     codes = make_codes(frames=5, k=k, n=n)[0]
     meta = dict(sample_rate=48000, hop_length=480, n_q=k, n_samples=2400)
     save_tokens(tmp_path / "ok.tokens", codes, codec_hash=codec.identity_hash(), **meta)

@@ -64,3 +64,29 @@ def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) 
 
     assert audio_info(out).n_frames == 15 * 480
     assert cli([*args, "--model", str(straight), "--codec", "no/such/codec"]) == 2
+
+
+def test_an_lm_of_the_first_codebooks_trains_scores_and_continues(tmp_path, capsys) -> None:
+    import pytest
+
+    from dolphin.codec.tokens import load_tokens
+    from dolphin.errors import ConfigError
+
+    cache = tmp_path / "tokens"
+    model = _train(tmp_path / "a", cache, "lm_train.n_q=2", "train.steps=2")
+    lm = SoundLM.from_pretrained(model)
+    assert lm.n_codebooks == 2
+    token_file = sorted(cache.rglob("*.tokens"))[0]
+    assert load_tokens(token_file).codes.shape[0] == 2
+    prompt = tmp_path / "prompt.wav"
+    from dolphin.audio.io import audio_info, write_audio
+
+    write_audio(prompt, 0.05 * torch.randn(2400).numpy(), 48000)
+    out = tmp_path / "out.wav"
+    args = ["lm", "continue", str(prompt), str(out), "--seconds", "0.1", "--seed", "0"]
+    assert cli([*args, "--model", str(model)]) == 0
+    assert audio_info(out).n_frames == 15 * 480
+    assert cli(["lm", "score", str(prompt), "--model", str(model)]) == 0
+    assert "2 codebooks" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="n_q=9 but the codec has 4"):
+        _train(tmp_path / "c", cache, "lm_train.n_q=9")
