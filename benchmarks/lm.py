@@ -159,7 +159,10 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
 
     sr, q = codec.sample_rate, args.quick
     n_test, test_s = (3, 10.0) if q else (8, 30.0)
-    heldout = [_encode(codec, _scene(sr, test_s, HELDOUT_SEED0 + i, 0), lm.n_codebooks) for i in range(n_test)]
+    heldout = [
+        _encode(codec, _scene(sr, test_s, HELDOUT_SEED0 + i, 0), lm.n_codebooks)
+        for i in range(n_test)
+    ]
     if args.train_tokens:
         files = sorted(Path(args.train_tokens).rglob("*.tokens"))
         train = [load_tokens(f) for f in files]

@@ -353,17 +353,33 @@ class Codec(nn.Module):
             digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
         return digest.hexdigest()[:12]
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` (no pickle); returns the folder."""
+    def save(self, directory: str | Path, *, precision: str = "float32") -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (no pickle); returns the folder.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder to write (created).
+        precision : str
+            ``"float32"`` (everything, for training), or ``"float16"`` / ``"int8"`` for a
+            compact inference file (:mod:`dolphin.codec.compact`). A compact save first rounds
+            this codec to the stored values, so it equals the codec loaded back (same hash).
+        """
         from safetensors.torch import save_file
 
+        from dolphin.codec.compact import TRAINING_ONLY, compact_state, expand_state
+
         directory = Path(directory)
+        tensors = compact_state(self.state_dict(), precision)
+        if precision != "float32":  # round to the stored values; training statistics stay
+            rounded = {k: v for k, v in expand_state(tensors).items() if k not in TRAINING_ONLY}
+            with torch.no_grad():
+                self.load_state_dict(rounded, strict=False)
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "identity_hash": self.identity_hash()}
+        meta = {"format": FORMAT, "identity_hash": self.identity_hash(), "precision": precision}
         (directory / CONFIG_NAME).write_text(
             json.dumps({**meta, "config": self.config.to_dict()}, indent=2) + "\n"
         )
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(tensors, str(directory / WEIGHTS_NAME), metadata=meta)
         return directory
 
@@ -378,6 +394,8 @@ class Codec(nn.Module):
         """
         from safetensors.torch import load_file
 
+        from dolphin.codec.compact import expand_state
+
         directory = Path(directory)
         config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
         if not config_path.is_file() or not weights_path.is_file():
@@ -388,7 +406,7 @@ class Codec(nn.Module):
         if data.get("format") != FORMAT:
             raise DolphinError(f"{config_path}: format {data.get('format')!r}, expected {FORMAT!r}")
         codec = cls(CodecConfig.from_dict(data["config"]))
-        codec.load_state_dict(load_file(str(weights_path), device=map_location))
+        codec.load_state_dict(expand_state(load_file(str(weights_path), device=map_location)))
         return codec.to(map_location).eval()
 
     @classmethod

@@ -126,6 +126,31 @@ def test_save_load_round_trip(codec: Codec, tmp_path) -> None:
     assert torch.equal(loaded.decode(codes), codec.decode(codes))
 
 
+@pytest.mark.parametrize("precision", ["float16", "int8"])
+def test_compact_save_is_smaller_and_loads_back_identical(
+    precision: str, tmp_path, monkeypatch
+) -> None:
+    import dolphin.codec.compact as compact
+
+    monkeypatch.setattr(compact, "INT8_MIN_SIZE", 1024)  # the tiny codec's matrices are small
+    codec, audio = build_debug_codec(), make_chirp()
+    before = codec.decode(codec.encode(audio))
+    full = codec.save(tmp_path / "full") / "model.safetensors"
+    small = codec.save(tmp_path / "small", precision=precision) / "model.safetensors"
+    assert small.stat().st_size < (0.6 if precision == "float16" else 0.45) * full.stat().st_size
+    loaded = Codec.load(tmp_path / "small")
+    assert loaded.identity_hash() == codec.identity_hash()  # the codec was rounded on saving
+    codes = codec.encode(audio)
+    assert torch.equal(loaded.encode(audio), codes)
+    assert torch.equal(loaded.decode(codes), codec.decode(codes))
+    # rounding the weights changes the sound only a little
+    err = (codec.decode(codes) - before).pow(2).mean() / before.pow(2).mean()
+    assert float(err) < 0.05
+    assert torch.equal(loaded.quantizer.embed_avg, loaded.quantizer.embed)  # rebuilt statistics
+    with pytest.raises(ValueError, match="precision"):
+        codec.save(tmp_path / "bad", precision="int4")
+
+
 def test_identity_hash_tracks_weights_and_config(codec: Codec) -> None:
     first = codec.identity_hash()
     assert len(first) == 12 and first == codec.identity_hash()
