@@ -362,19 +362,21 @@ class Codec(nn.Module):
             Folder to write (created).
         precision : str
             ``"float32"`` (everything, for training), or ``"float16"`` / ``"int8"`` for a
-            compact inference file (:mod:`dolphin.codec.compact`). A compact save first rounds
+            compact inference file (:mod:`dolphin.compact`; the EMA statistics are left out
+            and rebuilt on loading as if every code had been used once; the quantizer's
+            codebooks are never int8). A compact save first rounds
             this codec to the stored values, so it equals the codec loaded back (same hash).
         """
         from safetensors.torch import save_file
 
-        from dolphin.codec.compact import TRAINING_ONLY, compact_state, expand_state
+        from dolphin.compact import compact_state, round_module
 
         directory = Path(directory)
-        tensors = compact_state(self.state_dict(), precision)
+        tensors = compact_state(
+            self.state_dict(), precision, drop=_NOT_HASHED, int8_exclude=("quantizer.",)
+        )
         if precision != "float32":  # round to the stored values; training statistics stay
-            rounded = {k: v for k, v in expand_state(tensors).items() if k not in TRAINING_ONLY}
-            with torch.no_grad():
-                self.load_state_dict(rounded, strict=False)
+            round_module(self, tensors)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "identity_hash": self.identity_hash(), "precision": precision}
         (directory / CONFIG_NAME).write_text(
@@ -394,7 +396,7 @@ class Codec(nn.Module):
         """
         from safetensors.torch import load_file
 
-        from dolphin.codec.compact import expand_state
+        from dolphin.compact import expand_state
 
         directory = Path(directory)
         config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
@@ -406,7 +408,11 @@ class Codec(nn.Module):
         if data.get("format") != FORMAT:
             raise DolphinError(f"{config_path}: format {data.get('format')!r}, expected {FORMAT!r}")
         codec = cls(CodecConfig.from_dict(data["config"]))
-        codec.load_state_dict(expand_state(load_file(str(weights_path), device=map_location)))
+        state = expand_state(load_file(str(weights_path), device=map_location))
+        if "quantizer.embed" in state and "quantizer.embed_avg" not in state:  # compact file
+            state["quantizer.embed_avg"] = state["quantizer.embed"].clone()  # each code used once
+            state["quantizer.cluster_size"] = torch.ones(state["quantizer.embed"].shape[:-1])
+        codec.load_state_dict(state)
         return codec.to(map_location).eval()
 
     @classmethod

@@ -301,14 +301,27 @@ class SoundLM(nn.Module):
             )
 
     # ---------------------------------------------------------------- persistence
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` (no pickle); returns the folder."""
+    def save_pretrained(self, directory: str | Path, *, precision: str = "float32") -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (no pickle); returns the folder.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder to write (created).
+        precision : str
+            ``"float32"``, or ``"float16"`` / ``"int8"`` for a compact file to ship
+            (:mod:`dolphin.compact`); this LM is first rounded to the stored values.
+        """
         from safetensors.torch import save_file
 
+        from dolphin.compact import compact_state, round_module
+
         directory = Path(directory)
+        tensors = compact_state(self.state_dict(), precision)
+        if precision != "float32":
+            round_module(self, tensors)
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "codec_hash": self.config.codec_hash}
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        meta = {"format": FORMAT, "codec_hash": self.config.codec_hash, "precision": precision}
         tmp = directory / f".{WEIGHTS_NAME}.partial"
         save_file(tensors, str(tmp), metadata=meta)
         os.replace(tmp, directory / WEIGHTS_NAME)
@@ -329,13 +342,16 @@ class SoundLM(nn.Module):
         """
         from safetensors.torch import load_file
 
+        from dolphin.compact import expand_state
+
         directory = lm_dir(name_or_path)
         data = json.loads((directory / CONFIG_NAME).read_text())
         if data.get("format") != FORMAT:
             raise DolphinError(f"{directory}: format {data.get('format')!r}, expected {FORMAT!r}")
         lm = cls(LMConfig.from_dict(data["config"]))
         try:
-            lm.load_state_dict(load_file(str(directory / WEIGHTS_NAME), device=map_location))
+            state = expand_state(load_file(str(directory / WEIGHTS_NAME), device=map_location))
+            lm.load_state_dict(state)
         except RuntimeError as err:
             raise DolphinError(f"{directory}: weights do not fit its config.json: {err}") from err
         return lm.to(map_location).eval()

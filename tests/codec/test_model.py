@@ -130,7 +130,7 @@ def test_save_load_round_trip(codec: Codec, tmp_path) -> None:
 def test_compact_save_is_smaller_and_loads_back_identical(
     precision: str, tmp_path, monkeypatch
 ) -> None:
-    import dolphin.codec.compact as compact
+    import dolphin.compact as compact
 
     monkeypatch.setattr(compact, "INT8_MIN_SIZE", 1024)  # the tiny codec's matrices are small
     codec, audio = build_debug_codec(), make_chirp()

@@ -68,6 +68,21 @@ def test_missing_model_folder_is_named_in_the_error(tmp_path: Path) -> None:
         SoundLM.from_pretrained("no-such-lm")
 
 
+def test_compact_save_rounds_once_and_loads_back_identical(tmp_path: Path, monkeypatch) -> None:
+    import dolphin.compact as compact
+
+    monkeypatch.setattr(compact, "INT8_MIN_SIZE", 512)  # the tiny LM's matrices are small
+    lm = tiny_lm(seed=5, codec_hash="abc123def456", frame_rate_hz=100.0)
+    tokens = torch.randint(0, N + 2, (1, K, 9))
+    before = lm(tokens).logits
+    full = lm.save_pretrained(tmp_path / "full") / "model.safetensors"
+    small = lm.save_pretrained(tmp_path / "small", precision="int8") / "model.safetensors"
+    assert small.stat().st_size < 0.45 * full.stat().st_size
+    again = SoundLM.from_pretrained(tmp_path / "small")
+    assert torch.equal(again(tokens).logits, lm(tokens).logits)  # lm was rounded on saving
+    assert (lm(tokens).logits - before).abs().max() < 0.1  # rounding moves logits a little
+
+
 def test_mismatched_codec_and_token_files_are_refused(tmp_path: Path) -> None:
     codec = build_debug_codec()  # 4 x 64 codes
     k, n = codec.n_q, codec.config.codebook_size
