@@ -12,7 +12,7 @@ Presets (parameters with the default 8 x 1024 codec):
 preset         hidden  layers  heads  params  use
 =============  ======  ======  =====  ======  =============================================
 tiny           32      2       2      ~0.1 M  tests, notebooks
-small          384     6       6      ~19 M   shipped default; ~1.5x real time on one CPU core
+small          320     6       5      ~14 M   shipped default (~11 M with 4 codebooks)
 base           768     12      12     ~100 M  one GPU, hours
 dolphingemma   1024    24      8      ~400 M  the DolphinGemma size; several GPUs
 =============  ======  ======  =====  ======  =============================================
@@ -39,12 +39,12 @@ class LMConfig:
     frame_rate_hz: float = 0.0  # codec frames per second (0 = unbound); turns frames into seconds
     pattern: str = "delay"  # codebook interleaving: delay (one step per frame), flatten, parallel
     # --- the Gemma 3 backbone
-    hidden_size: int = 384  # width of the residual stream
+    hidden_size: int = 320  # width of the residual stream
     num_layers: int = 6  # decoder layers
-    num_heads: int = 6  # query heads
-    num_kv_heads: int = 2  # key/value heads (grouped-query attention: fewer = smaller KV cache)
+    num_heads: int = 5  # query heads
+    num_kv_heads: int = 1  # key/value heads (grouped-query attention: fewer = smaller KV cache)
     head_dim: int = 64  # width of one attention head
-    intermediate_size: int = 1536  # hidden width of the gated MLP (4x hidden)
+    intermediate_size: int = 1280  # hidden width of the gated MLP (4x hidden)
     max_positions: int = 2048  # longest step sequence; 2048 steps = 20 s at 100 frames/s (delay)
     sliding_window: int = 256  # span of local-attention layers, steps (2.56 s at 100 frames/s)
     global_every: int = 3  # every n-th layer attends to the whole context, the rest locally
@@ -155,13 +155,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         sliding_window=16,
         global_every=2,
     ),
-    "small": dict(  # 6 layers, not 8: one forward per frame is ~1.5x real time on one core
-        hidden_size=384,
+    "small": dict(  # narrow enough to train on a CPU in hours and to ship as int8 (~11 MB)
+        hidden_size=320,
         num_layers=6,
-        num_heads=6,
-        num_kv_heads=2,
+        num_heads=5,
+        num_kv_heads=1,
         head_dim=64,
-        intermediate_size=1536,
+        intermediate_size=1280,
         max_positions=2048,
         sliding_window=256,
         global_every=3,
