@@ -45,6 +45,11 @@ class CodecDataConfig:
     whistle_share: float = 0.0  # share of synthetic crop groups from whistle-only scenes
     whistle_snr_db_min: float = 15.0  # their SNR range, dB
     whistle_snr_db_max: float = 40.0
+    # Band-limited scenes, as recordings made at 44.1-64 kHz and resampled up look: without them
+    # the codec fills the empty upper band with spurious tones (peaks 6-12 % right, not 65 %).
+    bandlimit_share: float = 0.0  # share of scenes low-passed at a random cutoff
+    bandlimit_hz_min: float = 8000.0  # cutoff drawn log-uniformly between these, Hz
+    bandlimit_hz_max: float = 40000.0
     folder: str = ""  # recordings (WAV/FLAC/W64, any rate, resampled); empty = synthetic only
     folder_share: float = 0.0  # share of crop groups drawn from the folder when it is set
 
@@ -55,11 +60,24 @@ class CodecDataConfig:
             )
         if self.crops_per_scene < 1 or self.n_populations < 1:
             raise ConfigError("codec_train.data.crops_per_scene and n_populations must be >= 1")
-        for name in ("folder_share", "event_bias", "whistle_share"):
+        if not 0 < self.bandlimit_hz_min <= self.bandlimit_hz_max:
+            raise ConfigError("codec_train.data: need 0 < bandlimit_hz_min <= bandlimit_hz_max")
+        for name in ("folder_share", "event_bias", "whistle_share", "bandlimit_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"codec_train.data.{name} must be in [0, 1]")
         if self.folder_share > 0 and not self.folder:
             raise ConfigError("codec_train.data.folder_share > 0 needs codec_train.data.folder")
+
+
+def lowpass(x: np.ndarray, cutoff_hz: float, sample_rate: int) -> np.ndarray:
+    """``x`` ``[T]`` with nothing above ``cutoff_hz`` (FFT mask, 5 % raised-cosine transition
+    below the cutoff), as a recording made at ``2 x cutoff`` and resampled up looks."""
+    spectrum = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate)
+    edge = 0.95 * cutoff_hz
+    ramp = np.clip((freqs - edge) / (cutoff_hz - edge), 0.0, 1.0)
+    spectrum *= 0.5 * (1.0 + np.cos(np.pi * ramp))
+    return np.fft.irfft(spectrum, n=x.size).astype(x.dtype)
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -136,12 +154,23 @@ class CodecCrops(torch.utils.data.Dataset):
             snr_db_max=snr_max,
         )
 
+    def cutoff_hz(self, group: int) -> float | None:
+        """Low-pass cutoff (Hz) of crop group ``group``'s scene, None when it keeps the full band."""
+        c, rng = self.config, _rng(self.seed, group, 4)
+        if not rng.random() < c.bandlimit_share:
+            return None
+        cutoff = np.exp(rng.uniform(np.log(c.bandlimit_hz_min), np.log(c.bandlimit_hz_max)))
+        return float(cutoff) if cutoff < 0.5 * self.sample_rate else None
+
     def _scene(self, group: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
         if self._cache is None or self._cache[0] != group:
             seed = int(_rng(self.seed, group, 1).integers(2**31))
             scene = make_scene(self.scene_config(group), seed=seed)
             spans = [(e.start_s, e.end_s) for e in scene.events]
-            self._cache = (group, scene.samples[0], spans)
+            samples, cutoff = scene.samples[0], self.cutoff_hz(group)
+            if cutoff is not None:
+                samples = lowpass(samples, cutoff, self.sample_rate)
+            self._cache = (group, samples, spans)
         return self._cache[1], self._cache[2]
 
     def _from_scene(self, group: int, rng: np.random.Generator) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -145,3 +146,24 @@ def test_whistle_share_gives_whistle_only_scenes() -> None:
     assert data.scene_config(next(g for g in range(40) if g not in groups)).buzz_rate_per_min > 0
     with pytest.raises(ConfigError, match="whistle_share"):
         CodecDataConfig(whistle_share=1.5)
+
+
+def test_bandlimit_share_low_passes_some_scenes() -> None:
+    cfg = CodecDataConfig(bandlimit_share=0.5, scene_s=0.5, crop_s=0.25, crops_per_scene=1)
+    data = CodecCrops(cfg, sample_rate=96000)
+    cutoffs = [data.cutoff_hz(g) for g in range(40)]
+    limited = [g for g, c in enumerate(cutoffs) if c is not None]
+    assert 10 < len(limited) < 30 and all(8000 <= cutoffs[g] <= 40000 for g in limited)
+    for group in (limited[0], next(g for g, c in enumerate(cutoffs) if c is None)):
+        crop = data[group].numpy()[0]
+        power = np.abs(np.fft.rfft(crop)) ** 2
+        freqs = np.fft.rfftfreq(crop.size, 1 / 96000)
+        above = power[freqs > (cutoffs[group] or 48000) * 1.02].sum() / power.sum()
+        if cutoffs[group] is None:
+            assert power[freqs > 40000].sum() > 0
+        else:
+            assert above < 1e-4  # nothing left above the cutoff (-40 dB: crop-edge leakage)
+    with pytest.raises(ConfigError, match="bandlimit_share"):
+        CodecDataConfig(bandlimit_share=-0.1)
+    with pytest.raises(ConfigError, match="bandlimit_hz_min"):
+        CodecDataConfig(bandlimit_hz_min=0.0)
