@@ -1,6 +1,8 @@
-"""Reconstruction quality of decoded audio: SI-SNR and a multi-resolution spectral distance.
+"""Reconstruction quality of decoded audio (SI-SNR, multi-resolution spectral distance) and
+codebook usage of codes.
 
-Shared by ``benchmarks/codec.py`` and ``dolphin demo`` so that both report the same numbers.
+Shared by ``benchmarks/codec.py``, ``dolphin demo`` and the notebooks so that all report the same
+numbers.
 """
 
 from __future__ import annotations
@@ -85,3 +87,38 @@ def spectral_distance_db(
         keep = freqs <= (fmax_hz if fmax_hz is not None else sample_rate / 2)
         out.append(np.mean(np.abs(_log_stft(ref, n_fft, keep) - _log_stft(est, n_fft, keep))))
     return float(np.mean(out)) if out else float("nan")
+
+
+def codebook_usage(codes: np.ndarray, codebook_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """How evenly codes use each codebook.
+
+    Parameters
+    ----------
+    codes : np.ndarray or torch.Tensor, shape [K, T]
+        Integer codes in ``[0, codebook_size)`` (``-1`` = missing, ignored).
+    codebook_size : int
+        Codes per codebook, ``N``.
+
+    Returns
+    -------
+    counts : np.ndarray, shape [K, N], int64
+        How often each code occurs.
+    perplexity : np.ndarray, shape [K], float64
+        ``2 ** entropy`` of each codebook's code distribution, in codes: ``N`` when every code
+        is equally frequent, 1 when one code is always chosen (0 for a codebook with no codes).
+    """
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be [K, T], got shape {codes.shape}")
+    counts = np.zeros((codes.shape[0], codebook_size), np.int64)
+    for k, row in enumerate(codes):
+        row = row[row >= 0]
+        if row.size and row.max() >= codebook_size:
+            raise ValueError(f"codebook {k} holds code {row.max()} >= {codebook_size}")
+        counts[k] = np.bincount(row, minlength=codebook_size)
+    perplexity = np.zeros(codes.shape[0])
+    for k, c in enumerate(counts):
+        if c.sum():
+            p = c[c > 0] / c.sum()
+            perplexity[k] = float(2.0 ** -(p * np.log2(p)).sum())
+    return counts, perplexity
