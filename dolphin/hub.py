@@ -9,7 +9,9 @@ pickle) and a ``MODEL_CARD.md`` saying what it was trained on and how well it do
     dolphin/weights/codec/default/MODEL_CARD.md
 
 The event classifier ships the same way (``dolphin/weights/classifier/default/``, written by
-:meth:`dolphin.detect.classifier.EventClassifier.save`; :func:`load_classifier`).
+:meth:`dolphin.detect.classifier.EventClassifier.save`; :func:`load_classifier`), and so does the
+sound-token LM (``dolphin/weights/lm/default/``, written by
+:meth:`dolphin.lm.SoundLM.save_pretrained`, loaded by :meth:`dolphin.lm.SoundLM.from_pretrained`).
 
 Every loader takes either a shipped *name* (``"default"``) or a *folder* on disk, so
 ``Codec.from_pretrained("default")`` and ``Codec.from_pretrained("runs/codec/final")`` both
@@ -37,6 +39,7 @@ WEIGHTS_ROOT = Path(__file__).resolve().parent / "weights"
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {
     "codec": ("config.json", "model.safetensors"),
     "classifier": ("config.json", "model.safetensors"),
+    "lm": ("config.json", "model.safetensors"),
 }
 MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_NAME = "default"

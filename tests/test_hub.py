@@ -70,8 +70,8 @@ def test_incomplete_folder_names_missing_file(weights_root, tmp_path) -> None:
     assert hub.available_models() == []  # incomplete folders are not listed
     with pytest.raises(hub.ModelNotFoundError, match="no such codec folder"):
         hub.model_dir("codec", tmp_path / "nowhere")
-    with pytest.raises(hub.ModelNotFoundError, match="unknown model kind 'lm'"):
-        hub.model_dir("lm", "default")
+    with pytest.raises(hub.ModelNotFoundError, match="unknown model kind 'vocoder'"):
+        hub.model_dir("vocoder", "default")
 
 
 def test_real_weights_root_is_package_data() -> None:
