@@ -9,7 +9,7 @@ smoke tests such as ``dolphin train task=lm lm=tiny codec=tiny train=debug``. Re
 random windows (:mod:`dolphin.lm.data`).
 
 Each step runs AdamW on a batch of windows with warm-up + cosine learning rate
-(:func:`~dolphin.train.loop.learning_rate`), gradient clipping and bf16 autocast on CUDA. The
+(:func:`~dolphin.train.loop.learning_rate`), gradient clipping and bf16 autocast (``train.precision``). The
 run folder holds ``checkpoints/step_*/`` (safetensors + JSON; a killed run resumes bit for
 bit), ``metrics.csv``, ``val.csv`` (held-out bits per token), ``config.json``, ``codec/`` (the
 codec whose tokens the LM models) and ``model/`` and ``best/``, loadable with
@@ -29,7 +29,7 @@ import torch
 from dolphin.errors import ConfigError
 from dolphin.lm.config import LMConfig
 from dolphin.lm.data import LMDataConfig
-from dolphin.train.loop import Runtime, TrainConfig, learning_rate, setup_runtime
+from dolphin.train.loop import Runtime, TrainConfig, autocast, learning_rate, setup_runtime
 from dolphin.train.runner import run_steps
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class LMTrainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         codes = batch.to(device, non_blocking=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with autocast(cfg, device):
             out = self.lm.compute_loss(codes, forward=self.model)
         self.opt.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -207,7 +207,8 @@ class LMTrainer:
         nats, counts = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
         for i in range(0, windows.shape[0], self.train_cfg.batch_size):
             batch = windows[i : i + self.train_cfg.batch_size].to(self.runtime.device)
-            out = self.lm.compute_loss(batch)
+            with autocast(self.train_cfg, self.runtime.device):
+                out = self.lm.compute_loss(batch)
             nats += out.nats_per_codebook.double().cpu()
             counts += out.tokens_per_codebook.double().cpu()
         self.lm.train()

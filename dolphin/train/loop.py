@@ -6,6 +6,7 @@ that every task resumes, logs and scales the same way.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -45,6 +46,7 @@ class TrainConfig:
     init_from: str = ""  # saved model folder to start from when no checkpoint exists
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     progress: bool = True  # progress bar on the terminal
+    precision: str = "auto"  # LM matmuls: auto (bf16 autocast on CUDA, fp32 on CPU), bf16, fp32
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "eval_every", "ckpt_every"):
@@ -58,6 +60,18 @@ class TrainConfig:
             raise ConfigError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.warmup_steps < 0 or self.num_workers < 0 or self.threads < 0:
             raise ConfigError("train.warmup_steps, num_workers and threads must be >= 0")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"train.precision must be auto, bf16 or fp32, got {self.precision!r}")
+
+
+def autocast(cfg: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast for ``train.precision`` on ``device`` (a no-op context for fp32).
+
+    ``auto`` is bf16 on CUDA and fp32 on a CPU; ``bf16`` also autocasts on a CPU, about twice as
+    fast as fp32 on CPUs with native bf16 (AMX, AVX512-BF16) and slower on others.
+    """
+    on = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:

@@ -66,14 +66,14 @@ def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) 
     assert cli([*args, "--model", str(straight), "--codec", "no/such/codec"]) == 2
 
 
-def test_an_lm_of_the_first_codebooks_trains_scores_and_continues(tmp_path, capsys) -> None:
+def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_path, capsys) -> None:
     import pytest
 
     from dolphin.codec.tokens import load_tokens
     from dolphin.errors import ConfigError
 
     cache = tmp_path / "tokens"
-    model = _train(tmp_path / "a", cache, "lm_train.n_q=2", "train.steps=2")
+    model = _train(tmp_path / "a", cache, "lm_train.n_q=2", "train.steps=2", "train.precision=bf16")
     lm = SoundLM.from_pretrained(model)
     assert lm.n_codebooks == 2
     token_file = sorted(cache.rglob("*.tokens"))[0]
@@ -90,3 +90,5 @@ def test_an_lm_of_the_first_codebooks_trains_scores_and_continues(tmp_path, caps
     assert "2 codebooks" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="n_q=9 but the codec has 4"):
         _train(tmp_path / "c", cache, "lm_train.n_q=9")
+    with pytest.raises(ConfigError, match="train.precision must be auto, bf16 or fp32"):
+        _train(tmp_path / "d", cache, "train.precision=fp8")
