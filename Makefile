@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[dev,realtime,notebooks]"
+	$(BIN)/python -m pip install -q -e ".[dev,realtime,notebooks,launchers]"
 	touch $(STAMP)
 
 # The main job (conf/demo.yaml): scene, codec, LM, detection, whistle types, CHAT rehearsal, and a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 import torch
 
 from dolphin.cli.main import main as cli
@@ -67,8 +68,6 @@ def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) 
 
 
 def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_path, capsys) -> None:
-    import pytest
-
     from dolphin.codec.tokens import load_tokens
     from dolphin.errors import ConfigError
 
@@ -92,3 +91,28 @@ def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_pa
         _train(tmp_path / "c", cache, "lm_train.n_q=9")
     with pytest.raises(ConfigError, match="train.precision must be auto, bf16 or fp32"):
         _train(tmp_path / "d", cache, "train.precision=fp8")
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_a_multirun_sweep_runs_under_the_launcher_plugins(tmp_path, launcher) -> None:
+    import json
+    import subprocess
+    import sys
+
+    plugin = {"joblib": "hydra_joblib_launcher", "submitit_local": "hydra_submitit_launcher"}
+    pytest.importorskip(f"hydra_plugins.{plugin[launcher]}")
+    sweep = tmp_path / "sweep"
+    args = [
+        sys.executable, "-m", "dolphin.train.app", "-m", f"hydra/launcher={launcher}",
+        "task=lm", "lm=tiny", "codec=tiny", "train=debug", "lm_train=debug", "progress=false",
+        "train.steps=2", "lm_train.data.synthetic_scenes=3", "lm_train.data.synthetic_scene_s=0.5",
+        "lm_train.data.window_frames=16", "train.lr=1e-3,3e-3", f"hydra.sweep.dir={sweep}",
+    ]  # fmt: skip
+    if launcher == "joblib":
+        args.append("hydra.launcher.n_jobs=2")
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    for job in ("0", "1"):
+        summary = json.loads((sweep / job / "summary.json").read_text())
+        assert summary["step"] == 2
+    configs = [json.loads((sweep / j / "config.json").read_text()) for j in ("0", "1")]
+    assert sorted(c["train"]["lr"] for c in configs) == [1e-3, 3e-3]
