@@ -4,8 +4,9 @@ Speed (always run; random init is enough): the ``--preset`` LM (default ``small`
 codec's token stream (8 x 1024 at 100 frames/s for the default codec; without a codec those
 values are assumed):
 
-* training tokens/s: AdamW steps on random windows (CPU with the most threads asked for; CUDA
-  with bf16 autocast when there is a GPU);
+* training tokens/s: AdamW steps on random windows (CPU with the most threads asked for, in
+  float32 and with bf16 autocast as ``train.precision=bf16``; CUDA with bf16 autocast when there
+  is a GPU);
 * generation: frames/s of :func:`dolphin.lm.generate` (KV cache, one forward per frame with the
   delay pattern) and of :class:`dolphin.lm.NextFramePredictor` streaming, on 1 and 2 CPU threads,
   also as x real time (frames/s over the codec's frame rate; > 1 keeps up with live audio), with
@@ -46,9 +47,31 @@ from dolphin.lm import NextFramePredictor, SoundLM, generate, lm_preset, score_c
 from dolphin.lm.ngram import CodebookNGrams
 from dolphin.synth.scene import SceneConfig, make_scene
 
+#: Issue targets: generation >= 1x real time on 2 CPU threads; LM bits/token <= 0.8x the best
+#: n-gram baseline's.
+TARGETS = {"generate_x_realtime_2threads": 1.0, "bits_ratio_to_best_ngram": 0.8}
 HELDOUT_SEED0 = 20_000  # held-out scene seeds (population 0)
 TRAIN_SEED0 = 30_000  # baseline training scenes (training populations)
 WHISTLY = dict(whistle_rate_per_min=20.0, sigwi_whistle_rate_per_min=20.0)  # prompts with whistles
+
+
+def checks(result: dict) -> dict:
+    """The measured values the targets apply to (None when not measured).
+
+    Generation speed is the best of float32 and int8 weights on 2 threads; the bits ratio is the
+    LM's bits per token over the lowest of the n-gram baselines' (unigram, KN 2- and 3-gram).
+    """
+    gen = result["speed"]["generate"]
+    speeds = [gen[key]["x_real_time"] for key in ("fp32/2", "int8/2") if key in gen]
+    rows = result.get("quality", {}).get("rows", {})
+    best = min(
+        (rows[n]["bits_per_token"] for n in ("unigram", "kn2", "kn3") if n in rows), default=None
+    )
+    ratio = rows["lm"]["bits_per_token"] / best if best and "lm" in rows else None
+    return {
+        "generate_x_realtime_2threads": max(speeds) if speeds else None,
+        "bits_ratio_to_best_ngram": ratio,
+    }
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:
@@ -65,6 +88,8 @@ def speed(preset: str, k: int, n: int, frame_rate: float, threads: list[int], qu
     batch, frames, steps = (2, 128, 2) if quick else (4, 256, 4)
     out["train"]["cpu"] = _train_speed(lm, batch, frames, steps, k, n)
     out["train"]["cpu"]["threads"] = max(threads)
+    out["train"]["cpu_bf16"] = _train_speed(lm, batch, frames, steps, k, n, bf16=True)
+    out["train"]["cpu_bf16"]["threads"] = max(threads)
     if torch.cuda.is_available():
         gpu = SoundLM(cfg).cuda()
         out["train"]["cuda"] = _train_speed(gpu, 16, 512, 10, k, n)
@@ -119,14 +144,19 @@ def _generation_speed(lm: SoundLM, n_frames: int, frame_rate: float, *, stream: 
     return row
 
 
-def _train_speed(lm: SoundLM, batch: int, frames: int, steps: int, k: int, n: int) -> dict:
+def _train_speed(
+    lm: SoundLM, batch: int, frames: int, steps: int, k: int, n: int, *, bf16: bool = False
+) -> dict:
+    """Training tokens/s; bf16 autocast on CUDA always, on a CPU when ``bf16``
+    (``train.precision=bf16``)."""
     device = next(lm.parameters()).device
     lm.train()
     opt = torch.optim.AdamW(lm.parameters(), lr=1e-4)
     codes = torch.randint(0, n, (batch, k, frames), device=device)
 
     def step() -> None:
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        on = bf16 or device.type == "cuda"
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on):
             loss = lm.compute_loss(codes).loss
         opt.zero_grad()
         loss.backward()
@@ -328,6 +358,10 @@ def main() -> None:
         with torch.inference_mode():
             result["quality"] = quality(lm, codec, args)
             result["whistles"] = whistles(lm, codec, args)
+    result["targets"] = TARGETS
+    result["checks"] = checks(result)
+    for name, value in result["checks"].items():
+        print(f"{name}: {_fmt(value, '.3f')} (target {TARGETS[name]})")
     result["seconds"] = time.perf_counter() - t_start
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

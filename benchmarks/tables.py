@@ -527,6 +527,23 @@ def lm(d: dict, targets: dict) -> Section:
         )
     elif "skipped" in quality:
         section.notes.append(f"Quality skipped: {quality['skipped']}.")
+    measured = d.get("checks", {})
+    if measured:
+        rows = [
+            [
+                "generation, 2 threads (x real time, best of fp32 / int8)",
+                num(measured.get("generate_x_realtime_2threads"), ".2f"),
+                f">= {targets.get('generate_x_realtime_2threads', '—')}",
+                met(measured.get("generate_x_realtime_2threads"), targets.get("generate_x_realtime_2threads")),
+            ],
+            [
+                "LM bits / token over the best n-gram's",
+                num(measured.get("bits_ratio_to_best_ngram")),
+                f"<= {targets.get('bits_ratio_to_best_ngram', '—')}",
+                met(measured.get("bits_ratio_to_best_ngram"), targets.get("bits_ratio_to_best_ngram"), higher=False),
+            ],
+        ]  # fmt: skip
+        section.tables.append(Table("Targets:", ["metric", "measured", "target", "met"], rows))
     whistles = d.get("whistles", {})
     if "whistle_rate_ratio" in whistles:
         section.notes.append(
