@@ -33,6 +33,17 @@ def _train(run_dir, cache, *extra: str):
     return run_task(compose(overrides))
 
 
+def _continue_a_prompt(tmp_path, model, *extra: str) -> tuple[int, int]:
+    """Exit code of ``dolphin lm continue`` on a 50 ms prompt by 0.1 s, and frames written."""
+    from dolphin.audio.io import audio_info, write_audio
+
+    prompt, out = tmp_path / "prompt.wav", tmp_path / "out.wav"
+    write_audio(prompt, 0.05 * torch.randn(2400).numpy(), 48000)
+    args = ["lm", "continue", str(prompt), str(out), "--seconds", "0.1", "--seed", "0"]
+    code = cli([*args, "--model", str(model), *extra])
+    return code, audio_info(out).n_frames if code == 0 else 0
+
+
 def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) -> None:
     cache = tmp_path / "tokens"
     straight = _train(tmp_path / "a", cache)
@@ -54,17 +65,8 @@ def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) 
     token_file = sorted(cache.rglob("*.tokens"))[0]
     assert cli(["lm", "score", str(token_file), "--model", str(straight)]) == 0
     assert "bits per token" in capsys.readouterr().out
-    prompt = tmp_path / "prompt.wav"
-    from dolphin.audio.io import write_audio
-
-    write_audio(prompt, 0.05 * torch.randn(2400).numpy(), 48000)
-    out = tmp_path / "out.wav"
-    args = ["lm", "continue", str(prompt), str(out), "--seconds", "0.1", "--seed", "0"]
-    assert cli([*args, "--model", str(straight)]) == 0
-    from dolphin.audio.io import audio_info
-
-    assert audio_info(out).n_frames == 15 * 480
-    assert cli([*args, "--model", str(straight), "--codec", "no/such/codec"]) == 2
+    assert _continue_a_prompt(tmp_path, straight) == (0, 15 * 480)
+    assert _continue_a_prompt(tmp_path, straight, "--codec", "no/such/codec")[0] == 2
 
 
 def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_path, capsys) -> None:
@@ -77,15 +79,8 @@ def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_pa
     assert lm.n_codebooks == 2
     token_file = sorted(cache.rglob("*.tokens"))[0]
     assert load_tokens(token_file).codes.shape[0] == 2
-    prompt = tmp_path / "prompt.wav"
-    from dolphin.audio.io import audio_info, write_audio
-
-    write_audio(prompt, 0.05 * torch.randn(2400).numpy(), 48000)
-    out = tmp_path / "out.wav"
-    args = ["lm", "continue", str(prompt), str(out), "--seconds", "0.1", "--seed", "0"]
-    assert cli([*args, "--model", str(model)]) == 0
-    assert audio_info(out).n_frames == 15 * 480
-    assert cli(["lm", "score", str(prompt), "--model", str(model)]) == 0
+    assert _continue_a_prompt(tmp_path, model) == (0, 15 * 480)
+    assert cli(["lm", "score", str(tmp_path / "prompt.wav"), "--model", str(model)]) == 0
     assert "2 codebooks" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="n_q=9 but the codec has 4"):
         _train(tmp_path / "c", cache, "lm_train.n_q=9")
