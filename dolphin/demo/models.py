@@ -214,8 +214,10 @@ def lm_step(
     from dolphin import hub
     from dolphin.audio.io import write_audio
     from dolphin.codec.model import Codec
+    from dolphin.detect.contours import track_whistles
     from dolphin.lm.generate import continue_audio
     from dolphin.lm.model import SoundLM, lm_dir
+    from dolphin.lm.stream import score_codes
 
     if choice.lower() == "none":
         return _skip("LM", "turned off (demo.lm=none)")
@@ -237,10 +239,14 @@ def lm_step(
     audio: Any = out.audio[0].cpu().numpy()
     path = write_audio(Path(folder) / "lm_continuation.wav", audio, sr, clip=True)
     kept_s = out.n_prompt_frames / codec.frame_rate
+    prompt_bits = score_codes(lm, out.codes[..., : out.n_prompt_frames]).bits_per_token
+    whistles = track_whistles(out.new_audio[0, 0].cpu().numpy(), sample_rate=sr)
     details = {
         "prompt": f"{kept_s:.2f} s ({out.n_prompt_frames} frames)",
         "continuation": f"{continue_s:.2f} s ({out.codes.shape[-1] - out.n_prompt_frames} frames)",
         "parameters": f"{sum(p.numel() for p in lm.parameters()) / 1e6:.1f} M",
+        "prompt surprise": f"{prompt_bits:.2f} bits per token ({lm.n_codebooks} codebooks)",
+        "whistle contours tracked in the continuation": str(len(whistles)),
     }
     message = f"{kept_s:.2f} s prompt continued by {continue_s:.2f} s, written to {Path(path).name}"
     return StepResult("LM", DONE, message, details, Path(path))
