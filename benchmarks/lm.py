@@ -46,6 +46,7 @@ from dolphin.errors import DolphinError
 from dolphin.lm import NextFramePredictor, SoundLM, generate, lm_preset, score_codes
 from dolphin.lm.ngram import CodebookNGrams
 from dolphin.synth.scene import SceneConfig, make_scene
+from dolphin.train.loop import TrainConfig, autocast
 
 #: Issue targets: generation >= 1x real time on 2 CPU threads; LM bits/token <= 0.8x the best
 #: n-gram baseline's.
@@ -155,8 +156,7 @@ def _train_speed(
     codes = torch.randint(0, n, (batch, k, frames), device=device)
 
     def step() -> None:
-        on = bf16 or device.type == "cuda"
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on):
+        with autocast(TrainConfig(precision="bf16" if bf16 else "auto"), device):
             loss = lm.compute_loss(codes).loss
         opt.zero_grad()
         loss.backward()

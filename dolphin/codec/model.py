@@ -364,8 +364,8 @@ class Codec(nn.Module):
             ``"float32"`` (everything, for training), or ``"float16"`` / ``"int8"`` for a
             compact inference file (:mod:`dolphin.compact`; the EMA statistics are left out
             and rebuilt on loading as if every code had been used once; the quantizer's
-            codebooks are never int8). A compact save first rounds
-            this codec to the stored values, so it equals the codec loaded back (same hash).
+            codebooks are never int8). A compact save first rounds this codec to the stored
+            values, so it equals the codec loaded back (same hash).
         """
         from safetensors.torch import save_file
 

@@ -251,15 +251,13 @@ def prepare_data(
         validation_windows,
     )
 
-    data = task.data
+    data, n_q = task.data, task.codebooks(codec)
     cache = Path(data.cache_dir or Path(train.run_dir) / "tokens")
     if runtime.is_main:
-        prepare_token_files(
-            data, codec, cache, seed=train.seed, progress=train.progress, n_q=task.codebooks(codec)
-        )
+        prepare_token_files(data, codec, cache, seed=train.seed, progress=train.progress, n_q=n_q)
     if runtime.distributed:
         torch.distributed.barrier()
-    files = prepare_token_files(data, codec, cache, seed=train.seed, n_q=task.codebooks(codec))
+    files = prepare_token_files(data, codec, cache, seed=train.seed, n_q=n_q)
     train_files, val_files = split_recordings(files, val_share=data.val_share, seed=train.seed)
     codec_hash = codec.identity_hash()
     train_codes = load_codes(train_files, codec_hash=codec_hash, min_frames=data.min_frames)
