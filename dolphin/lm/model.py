@@ -358,7 +358,8 @@ class SoundLM(nn.Module):
 
 
 def lm_dir(name_or_path: str | Path = "default") -> Path:
-    """Folder of a shipped LM (a plain name) or of a saved LM (a path), checked for its files.
+    """Folder of a shipped LM (a plain name) or of a saved LM (a path), checked for its files
+    (:func:`dolphin.hub.model_dir` for kind ``"lm"``).
 
     Raises
     ------
@@ -367,18 +368,4 @@ def lm_dir(name_or_path: str | Path = "default") -> Path:
     """
     from dolphin import hub
 
-    value = str(name_or_path)
-    shipped = Path(hub.WEIGHTS_ROOT) / "lm" / value
-    is_name = hub._is_name(value) and not Path(value).is_dir()
-    folder = shipped if is_name else Path(value).expanduser()
-    missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (folder / n).is_file()]
-    if not folder.is_dir() or missing:
-        if is_name:
-            raise hub.ModelNotFoundError(
-                f"no shipped LM named {value!r} (looked in {shipped}); pass the folder of a "
-                "trained LM (train one with `dolphin train task=lm`; it writes run_dir/model)"
-            )
-        raise hub.ModelNotFoundError(
-            f"{folder}: not a saved LM (needs {CONFIG_NAME} and {WEIGHTS_NAME})"
-        )
-    return folder
+    return hub.model_dir("lm", name_or_path)

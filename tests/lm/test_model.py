@@ -62,9 +62,9 @@ def test_save_and_load_give_identical_outputs(tmp_path: Path) -> None:
 def test_missing_model_folder_is_named_in_the_error(tmp_path: Path) -> None:
     from dolphin.hub import ModelNotFoundError
 
-    with pytest.raises(ModelNotFoundError, match="not a saved LM"):
+    with pytest.raises(ModelNotFoundError, match="not a saved lm"):
         SoundLM.from_pretrained(tmp_path)
-    with pytest.raises(ModelNotFoundError, match="no shipped LM"):
+    with pytest.raises(ModelNotFoundError, match="no shipped lm named"):
         SoundLM.from_pretrained("no-such-lm")
 
 
