@@ -50,6 +50,10 @@ class CodecDataConfig:
     bandlimit_share: float = 0.0  # share of scenes low-passed at a random cutoff
     bandlimit_hz_min: float = 8000.0  # cutoff drawn log-uniformly between these, Hz
     bandlimit_hz_max: float = 40000.0
+    # Background colour: real recordings often carry far more low-frequency energy (flow,
+    # surf, vessels) than the generator's Wenz wind slope; each scene draws its slope here.
+    noise_slope_min: float = 1.7  # PSD slope of the scene noise above 500 Hz (f ** -slope)
+    noise_slope_max: float = 1.7  # drawn uniformly between min and max per scene
     folder: str = ""  # recordings (WAV/FLAC/W64, any rate, resampled); empty = synthetic only
     folder_share: float = 0.0  # share of crop groups drawn from the folder when it is set
 
@@ -62,6 +66,8 @@ class CodecDataConfig:
             raise ConfigError("codec_train.data.crops_per_scene and n_populations must be >= 1")
         if not 0 < self.bandlimit_hz_min <= self.bandlimit_hz_max:
             raise ConfigError("codec_train.data: need 0 < bandlimit_hz_min <= bandlimit_hz_max")
+        if not 0 <= self.noise_slope_min <= self.noise_slope_max:
+            raise ConfigError("codec_train.data: need 0 <= noise_slope_min <= noise_slope_max")
         for name in ("folder_share", "event_bias", "whistle_share", "bandlimit_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"codec_train.data.{name} must be in [0, 1]")
@@ -152,7 +158,15 @@ class CodecCrops(torch.utils.data.Dataset):
             buzz_rate_per_min=base.buzz_rate_per_min * pulsed,
             snr_db_min=snr_min,
             snr_db_max=snr_max,
+            noise_slope=self.noise_slope(group),
         )
+
+    def noise_slope(self, group: int) -> float:
+        """Background PSD slope of crop group ``group``'s scene (``noise_slope_min``-``max``)."""
+        c = self.config
+        if c.noise_slope_min == c.noise_slope_max:
+            return float(c.noise_slope_min)
+        return float(_rng(self.seed, group, 5).uniform(c.noise_slope_min, c.noise_slope_max))
 
     def cutoff_hz(self, group: int) -> float | None:
         """Low-pass cutoff (Hz) of crop group ``group``'s scene, None when it keeps the full band."""

@@ -167,3 +167,33 @@ def test_bandlimit_share_low_passes_some_scenes() -> None:
         CodecDataConfig(bandlimit_share=-0.1)
     with pytest.raises(ConfigError, match="bandlimit_hz_min"):
         CodecDataConfig(bandlimit_hz_min=0.0)
+
+
+def test_noise_slope_is_drawn_per_scene_within_its_range() -> None:
+    cfg = CodecDataConfig(noise_slope_min=1.0, noise_slope_max=3.5, scene_s=0.5, crop_s=0.25)
+    data = CodecCrops(cfg, sample_rate=48000)
+    slopes = [data.scene_config(g).noise_slope for g in range(20)]
+    assert all(1.0 <= s <= 3.5 for s in slopes) and np.ptp(slopes) > 1.0
+    assert slopes == [CodecCrops(cfg, sample_rate=48000).noise_slope(g) for g in range(20)]
+    assert CodecCrops(CodecDataConfig(), sample_rate=48000).scene_config(3).noise_slope == 1.7
+    with pytest.raises(ConfigError, match="noise_slope_min"):
+        CodecDataConfig(noise_slope_min=3.0, noise_slope_max=2.0)
+
+
+def test_decoder_only_fine_tune_keeps_every_code(tmp_path) -> None:
+    start = Codec.load(_train(tmp_path / "start", "train.steps=2"))
+    out = _train(
+        tmp_path / "tuned",
+        f"train.init_from={tmp_path / 'start' / 'model'}",
+        "codec_train.decoder_only=true",
+        "train.lr=1e-2",
+    )
+    tuned = Codec.load(out)
+    before, after = start.state_dict(), tuned.state_dict()
+    for key in before:
+        frozen = key.startswith(("encoder.", "quantizer."))
+        assert torch.equal(before[key], after[key]) == frozen, key
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 1, 9600)).astype(np.float32))
+    assert torch.equal(start.encode(0.1 * x), tuned.encode(0.1 * x))
+    with pytest.raises(ConfigError, match="init_from"):
+        _train(tmp_path / "bad", "codec_train.decoder_only=true")
