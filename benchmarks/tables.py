@@ -235,6 +235,12 @@ def codec(d: dict, targets: dict) -> Section:
     section.notes.append(f"Model `{d.get('model')}` (codec hash `{d.get('codec_hash')}`).")
     for level, rows in d["synthetic"].items():
         section.tables.append(Table(f"Synthetic scenes, {level}:", header, rows_of(rows)))
+    if "recording_like" in d:
+        caption = (
+            "Recording-like synthetic scenes (background slope 3, low-passed at 22.05 kHz, 10 dB; "
+            "references found on the original):"
+        )
+        section.tables.append(Table(caption, header, rows_of(d["recording_like"])))
     real = d.get("real", {})
     if "rows" in real:
         caption = f"Real recordings ({len(real.get('files', []))} clips):"
