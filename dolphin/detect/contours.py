@@ -16,7 +16,8 @@ Algorithm
    peaks go to tracks greedily by prediction error plus ``gap_cost_hz`` per frame the track
    missed (within ``max_jump_hz`` + ``jump_per_gap_hz`` per missed frame), which keeps crossing
    whistles on their slope-consistent continuations; unclaimed peaks of at least
-   ``start_snr_db`` start tracks; a track ends after ``max_gap_s`` without a peak.
+   ``start_snr_db`` start tracks; a track ends after ``max_gap_s`` without a peak. This
+   per-frame loop is compiled (:mod:`dolphin.detect.track_kernel`).
 5. A finished track is trimmed to its first and last runs of ``min_run_frames`` peaks and kept
    when it lasts >= ``min_duration_s``, has peaks in >= ``min_fill`` of its frames, spans
    >= ``min_bandwidth_hz`` and has mean SNR >= ``min_mean_snr_db``. Once no active track
@@ -36,7 +37,6 @@ as the offline function, bit for bit. Latency: one chunk plus ``max_gap_s``.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,7 @@ import scipy.signal
 
 from dolphin.annotations import WHISTLE, Contour, Event
 from dolphin.detect.order_stats import row_median
+from dolphin.detect.track_kernel import AssociationRule, TrackState, associate
 
 
 def _mono(block, channel: int) -> np.ndarray:
@@ -140,21 +141,14 @@ class WhistleContour:
 
 
 class _Track:
-    """A track under construction: frame indices, frequencies (Hz) and SNRs (dB) of its peaks."""
+    """A track's peaks: frame indices, frequencies (Hz) and SNRs (dB), in time order."""
 
-    __slots__ = ("frames", "freqs", "snrs", "slope")
+    __slots__ = ("frames", "freqs", "snrs")
 
-    def __init__(self, frame: int, freq: float, snr: float) -> None:
-        self.frames, self.freqs, self.snrs = [frame], [freq], [snr]
-        self.slope = 0.0  # Hz per frame
-
-    def add(self, frame: int, freq: float, snr: float, slope_frames: int) -> None:
-        self.frames.append(frame)
-        self.freqs.append(freq)
-        self.snrs.append(snr)
-        back = max(-len(self.frames), -slope_frames - 1)
-        span = frame - self.frames[back]
-        self.slope = (freq - self.freqs[back]) / span if span else 0.0
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+        self.freqs: list[float] = []
+        self.snrs: list[float] = []
 
 
 def _trim(track: _Track, min_run: int) -> None:
@@ -208,6 +202,13 @@ class WhistleTracker:
         self._df = df
         self._window = scipy.signal.get_window("hann", self.n_fft).astype(np.float32)
         self._max_gap = max(1, int(round(cfg.max_gap_s / cfg.hop_s)))
+        self._rule = AssociationRule(
+            max_gap=self._max_gap,
+            max_jump_hz=cfg.max_jump_hz,
+            jump_per_gap_hz=cfg.jump_per_gap_hz,
+            gap_cost_hz=cfg.gap_cost_hz,
+            start_snr_db=cfg.start_snr_db,
+        )
         self._echo_lag = int(round(cfg.max_echo_s / cfg.hop_s))
         self._broadband_bins = max(4, int(round(cfg.broadband_hz / df)))
         self._comb_bins = max(1, int(round(cfg.comb_hz / df)))
@@ -227,7 +228,8 @@ class WhistleTracker:
         self._buf_start = 0  # absolute index of self._buf[0]
         self._next_frame = 0  # first frame not yet processed
         self._medians: list[np.ndarray] = []  # per-chunk median log power of the band bins
-        self._active: list[_Track] = []
+        self._state = TrackState.empty(self.config.slope_frames + 1)  # active tracks, compiled
+        self._tracks: dict[int, _Track] = {}  # the active tracks' points, by kernel id
         self._pending: list[_Track] = []  # finished, valid, waiting for the harmonic check
         self._released: list[_Track] = []  # recently emitted, kept for the harmonic check
 
@@ -272,7 +274,7 @@ class WhistleTracker:
             out += self._run_chunk(n)
         for track in self._active:
             self._finish(track)
-        self._active = []
+        self._state.n, self._tracks = 0, {}
         out += self._release(final=True)
         self.reset()
         return out
@@ -292,6 +294,11 @@ class WhistleTracker:
         return (first * self.hop + self.n_fft / 2) / self.sample_rate
 
     # --- internals ----------------------------------------------------------------------------
+
+    @property
+    def _active(self) -> list[_Track]:
+        """The active tracks, in the kernel's order."""
+        return [self._tracks[i] for i in self._state.ids[: self._state.n].tolist()]
 
     def _frames_available(self) -> int:
         n_samples = self._buf_start + self._buf.size
@@ -357,7 +364,6 @@ class WhistleTracker:
         return frames[keep], rows[keep]
 
     def _run_chunk(self, n_frames: int) -> list[WhistleContour]:
-        cfg = self.config
         snr = self._spectrum(n_frames)
         first = self._next_frame
         self._next_frame += n_frames
@@ -365,70 +371,34 @@ class WhistleTracker:
         a, b, c = snr[frames, rows], snr[frames, rows + 1], snr[frames, rows + 2]
         denom = a - 2 * b + c
         delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
-        freqs = ((rows + self._b0 + delta) * self._df).tolist()
-        snrs = (b - 0.25 * (a - c) * delta).tolist()
-        bounds = np.searchsorted(frames, np.arange(n_frames + 1)).tolist()
-        starts = np.zeros(n_frames, bool)
-        starts[frames[b >= cfg.start_snr_db]] = True
-        starts = starts.tolist()
-        for k in np.unique(frames).tolist():
-            i, j = bounds[k], bounds[k + 1]
-            if starts[k] or self._active:
-                self._step(first + k, freqs[i:j], snrs[i:j])
-        self._expire(first + n_frames - 1)
+        freqs = (rows + self._b0 + delta) * self._df
+        snrs = (b - 0.25 * (a - c) * delta).astype(np.float64)
+        frames = frames + first
+        may_start = b >= self.config.start_snr_db
+        last = first + n_frames - 1
+        owner, ended = associate(self._state, frames, freqs, snrs, may_start, last, self._rule)
+        # Points go to their tracks' lists a track at a time (peaks sorted by owner, stable).
+        claimed = np.flatnonzero(owner >= 0)
+        claimed = claimed[np.argsort(owner[claimed], kind="stable")]
+        ids = owner[claimed]
+        cuts = np.flatnonzero(np.diff(ids)) + 1
+        frames, freqs, snrs = (
+            frames[claimed].tolist(),
+            freqs[claimed].tolist(),
+            snrs[claimed].tolist(),
+        )
+        for i, j in zip([0, *cuts.tolist()], [*cuts.tolist(), ids.size], strict=True):
+            if i == j:
+                continue
+            track = self._tracks.get(int(ids[i]))
+            if track is None:
+                track = self._tracks[int(ids[i])] = _Track()
+            track.frames += frames[i:j]
+            track.freqs += freqs[i:j]
+            track.snrs += snrs[i:j]
+        for track_id in ended.tolist():
+            self._finish(self._tracks.pop(track_id))
         return self._release(final=False)
-
-    def _step(self, frame: int, freqs: list[float], snrs: list[float]) -> None:
-        """Associate one frame's peaks with the active tracks; strong leftovers start tracks."""
-        cfg = self.config
-        oldest = frame - self._max_gap
-        for track in self._active:
-            if track.frames[-1] < oldest:  # some track ends (a loop: cheaper than all())
-                self._expire(frame)
-                break
-        used_p = set()
-        if self._active:
-            pairs = []
-            jump, per_gap, gap_cost = cfg.max_jump_hz, cfg.jump_per_gap_hz, cfg.gap_cost_hz
-            for ti, track in enumerate(self._active):
-                gap = frame - track.frames[-1]
-                pred = track.freqs[-1] + track.slope * gap
-                tol = jump + per_gap * (gap - 1)
-                # A frame's peaks ascend in frequency (they are >= 2 bins apart), so only those
-                # near the prediction are tested; the 1 Hz slack leaves the exact test to abs().
-                for pi in range(bisect.bisect_left(freqs, pred - tol - 1.0), len(freqs)):
-                    f = freqs[pi]
-                    if f > pred + tol + 1.0:
-                        break
-                    d = abs(f - pred)
-                    if d <= tol:
-                        pairs.append((d + gap_cost * (gap - 1), ti, pi))
-            if len(pairs) == 1:  # the common case: one track, one peak near it
-                _, ti, pi = pairs[0]
-                used_p.add(pi)
-                self._active[ti].add(frame, freqs[pi], snrs[pi], cfg.slope_frames)
-            elif pairs:
-                pairs.sort()
-                used_t = set()
-                for _, ti, pi in pairs:
-                    if ti not in used_t and pi not in used_p:
-                        used_t.add(ti)
-                        used_p.add(pi)
-                        self._active[ti].add(frame, freqs[pi], snrs[pi], cfg.slope_frames)
-        start = cfg.start_snr_db
-        for pi, f in enumerate(freqs):
-            if snrs[pi] >= start and pi not in used_p:
-                self._active.append(_Track(frame, f, snrs[pi]))
-
-    def _expire(self, frame: int) -> None:
-        """End the tracks that have gone more than ``max_gap`` frames without a peak."""
-        still = []
-        for track in self._active:
-            if frame - track.frames[-1] > self._max_gap:
-                self._finish(track)
-            else:
-                still.append(track)
-        self._active = still
 
     def _finish(self, track: _Track) -> None:
         """Trim an ended track and keep it (pending the harmonic check) if it is a whistle."""
