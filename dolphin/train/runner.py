@@ -3,11 +3,14 @@
 A task supplies a trainer (:class:`Trainer`) and a batch iterator; :func:`run_steps` drives it to
 ``train.steps``, writing ``metrics.csv`` every ``log_every`` steps, scoring held-out data and
 exporting the model every ``eval_every`` steps (``model/`` always, ``best/`` when the score
-improves), checkpointing every ``ckpt_every`` steps and on Ctrl-C.
+improves), checkpointing every ``ckpt_every`` steps and on Ctrl-C. A step whose metrics are not
+finite (a diverged loss) stops the run with :class:`TrainingDivergedError` before anything of
+that step is checkpointed or exported, so the newest checkpoint stays usable.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +18,12 @@ from typing import Any, Protocol
 
 import torch
 
+from dolphin.errors import DolphinError
 from dolphin.train.loop import MetricsLog, Runtime, TrainConfig
+
+
+class TrainingDivergedError(DolphinError, RuntimeError):
+    """A training step gave a non-finite loss or gradient norm; nothing of it was saved."""
 
 
 class Trainer(Protocol):
@@ -93,7 +101,18 @@ def run_steps(
         for batch in batches:
             if trainer.step >= train.steps:
                 break
-            for key, value in trainer.train_step(batch).items():
+            metrics = trainer.train_step(batch)
+            bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
+            if bad:
+                if rt.is_main:
+                    log.write(trainer.step, metrics)
+                raise TrainingDivergedError(
+                    f"step {trainer.step}: {', '.join(bad)} not finite (training diverged); "
+                    f"nothing of this step was saved, the newest checkpoint in "
+                    f"{run_dir / 'checkpoints'} is intact: resume from it with a lower "
+                    "train.lr, or check the data"
+                )
+            for key, value in metrics.items():
                 sums[key] = sums.get(key, 0.0) + value
             bar.update(1)
             count += 1
