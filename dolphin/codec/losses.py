@@ -184,8 +184,11 @@ class FullBandMelLoss(nn.Module):
         return total / len(self.n_ffts)
 
 
-def _unit(z: torch.Tensor) -> torch.Tensor:
-    return z / (z.abs() + 1e-12)
+def _unit(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``z / |z|`` with a gradient that stays finite for tiny ``z``: that of ``|z|`` is NaN when
+    ``z`` is subnormal (a product of two ~1e-20 bins, as the empty band of band-limited audio
+    gives), which made codec training diverge."""
+    return z * torch.rsqrt(z.real.square() + z.imag.square() + eps * eps)
 
 
 def _phase_difference_loss(pred: torch.Tensor, target: torch.Tensor, dim: int) -> torch.Tensor:

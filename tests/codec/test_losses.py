@@ -168,3 +168,15 @@ def test_tonal_log_loss_puts_more_of_its_gradient_on_a_missing_whistle() -> None
 
     compressed = share(lambda pred, tgt: spectrum_losses(pred, tgt)[0])
     assert share(tonal_log_loss) > 2.5 * compressed  # measured 0.33 vs 0.08
+
+
+def test_phase_loss_gradient_is_finite_where_the_prediction_nearly_vanishes() -> None:
+    from dolphin.codec.losses import spectrum_losses
+
+    target = torch.randn(1, 6, 9, dtype=torch.complex64)
+    pred = torch.randn(1, 6, 9, dtype=torch.complex64)
+    pred[..., 5:] = 1e-20  # an empty band: products of two such bins are subnormal floats
+    pred.requires_grad_(True)
+    magnitude, phase = spectrum_losses(pred, target)
+    (magnitude + phase).backward()
+    assert torch.isfinite(pred.grad).all()
