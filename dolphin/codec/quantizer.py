@@ -121,6 +121,9 @@ class ResidualVectorQuantizer(nn.Module):
         self.decay, self.kmeans_iters = decay, kmeans_iters
         self.dead_code_ratio, self.dropout, self.frame_rate = dead_code_ratio, dropout, frame_rate
         self.eps = 1e-5
+        #: True: the codebooks stay as they are in training mode (no k-means, EMA or restarts);
+        #: quantizer dropout still applies. For fine-tuning the decoder with the codes unchanged.
+        self.frozen = False
         self.register_buffer("embed", torch.randn(n_codebooks, codebook_size, dim))
         self.register_buffer("embed_avg", self.embed.clone())
         self.register_buffer("cluster_size", torch.ones(n_codebooks, codebook_size))
@@ -204,7 +207,7 @@ class ResidualVectorQuantizer(nn.Module):
         return self.decode_frames(codes).transpose(1, 2)
 
     def forward(self, z: torch.Tensor, n_q: int | None = None) -> QuantizedResult:
-        """Quantize ``z``; in training mode also update the codebooks.
+        """Quantize ``z``; in training mode also update the codebooks (unless :attr:`frozen`).
 
         Parameters
         ----------
@@ -219,7 +222,8 @@ class ResidualVectorQuantizer(nn.Module):
         QuantizedResult
         """
         x = z.transpose(1, 2).reshape(-1, self.dim)
-        if self.training and not bool(self.initialized):
+        update = self.training and not self.frozen
+        if update and not bool(self.initialized):
             self._kmeans_init(x.detach())
         if n_q is None and self.training and random.random() < self.dropout:
             n_q = random.randint(1, self.n_codebooks)
@@ -238,7 +242,7 @@ class ResidualVectorQuantizer(nn.Module):
                 counts = torch.bincount(idx, minlength=self.codebook_size).to(x.dtype)
             q = F.embedding(idx, self.embed[k]).detach()
             losses.append(F.mse_loss(residual, q))
-            if self.training:
+            if update:
                 self._ema_update(k, residual.detach(), idx, counts)
             probs = counts / counts.sum().clamp(min=1.0)
             perplexities.append(torch.exp(-(probs * torch.log(probs + 1e-10)).sum()))

@@ -71,7 +71,7 @@ class CodecTrainConfig:
 
     loss: CodecLossConfig = field(default_factory=CodecLossConfig)
     data: CodecDataConfig = field(default_factory=CodecDataConfig)
-    # Fine-tune the decoder alone: the encoder and the codebooks stay frozen (eval mode, no
+    # Fine-tune the decoder alone: the encoder and the codebooks stay frozen (no gradients, no
     # EMA updates), so every code is unchanged and token files and LMs stay valid.
     decoder_only: bool = False
     val_crops: int = 16  # held-out crops scored at every evaluation
@@ -124,14 +124,13 @@ class CodecTrainer:
             if not train.init_from:
                 raise ConfigError("codec_train.decoder_only=true needs train.init_from (a codec)")
             self.codec.encoder.requires_grad_(False)
-            self.codec.quantizer.requires_grad_(False)
+            self.codec.quantizer.frozen = True
         self.opt = torch.optim.AdamW(
             [p for p in self.codec.parameters() if p.requires_grad],
             lr=train.lr,
             betas=betas,
             weight_decay=train.weight_decay,
         )
-        self.set_train_mode()
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=loss.disc_lr, betas=betas)
         weights = dict(self.recon.weights, adv=loss.adversarial_weight, feat=loss.feature_weight)
         self.balancer = LossBalancer(weights) if loss.balancer else None
@@ -149,13 +148,6 @@ class CodecTrainer:
             buffers = {"forward_sync_buffers" if sync else "broadcast_buffers": False}
             self.model = DDP(self.codec, device_ids=ids, **buffers)
             self.disc_model = DDP(self.disc, device_ids=ids, **buffers)
-
-    def set_train_mode(self) -> None:
-        """Training mode, except a frozen encoder and quantizer (``decoder_only``)."""
-        self.codec.train()
-        if self.task.decoder_only:
-            self.codec.encoder.eval()
-            self.codec.quantizer.eval()
 
     # ------------------------------------------------------------------ state
     def _modules(self) -> dict[str, torch.nn.Module]:
@@ -221,11 +213,7 @@ class CodecTrainer:
         for group in self.opt_d.param_groups:
             group["lr"] = loss_cfg.disc_lr * lr / cfg.lr
         x = batch.to(self.runtime.device, non_blocking=True)
-        n_q = None
-        quantizer = self.codec.quantizer
-        if self.task.decoder_only and random.random() < quantizer.dropout:
-            n_q = random.randint(1, quantizer.n_codebooks)  # the frozen quantizer's dropout
-        out = self.model(x, n_q=n_q)
+        out = self.model(x)
         terms = {k: v for k, v in self.recon(out.audio, x).as_dict().items()}
         metrics: dict[str, float] = {}
         if self.adversarial_active():
@@ -288,7 +276,7 @@ class CodecTrainer:
             result[f"{tag}_spec_phase"] = float(spec_phase)
             result[f"{tag}_spec_tonal"] = float(tonal_log_loss(out.spectrum, out.target_spectrum))
             result[f"{tag}_sisnr_db"] = float(si_snr_db(out.audio, x).median())
-        self.set_train_mode()
+        self.codec.train()
         return result
 
 
