@@ -214,12 +214,9 @@ def _associate(
         if not gate:
             i = j
             continue
-        for a in range(n):
-            if frame - t_frames[a, length[a] - 1] > max_gap:
-                n, n_ended = _expire(
-                    frame, max_gap, t_frames, t_freqs, length, slope, ids, n, ended, n_ended
-                )
-                break
+        n, n_ended = _expire(
+            frame, max_gap, t_frames, t_freqs, length, slope, ids, n, ended, n_ended
+        )
         m = 0
         for a in range(n):
             gap = frame - t_frames[a, length[a] - 1]
