@@ -274,7 +274,6 @@ class WhistleTracker:
             out += self._run_chunk(n)
         for track in self._active:
             self._finish(track)
-        self._state.n, self._tracks = 0, {}
         out += self._release(final=True)
         self.reset()
         return out
