@@ -29,8 +29,9 @@ Synthetic scenes use seeds from 10 000 on (keep codec training below them), ever
 SNR per level. A ``recording_like`` level renders what real recordings look like and the
 default scenes do not: a steep background (PSD slope 3 instead of 1.7, three times louder)
 low-passed at 22.05 kHz (a 44.1 kHz recording resampled), events at 10 dB; its reference
-contours and clicks are the ones found on the original, as for real recordings. Real recordings are the ``.wav``/``.flac`` files under ``--real-dir`` (odontocete
-clips, see its README), a few per source folder, cropped and resampled to the codec's rate;
+contours and clicks are the ones found on the original, as for real recordings. Real
+recordings are the ``.wav``/``.flac`` files under ``--real-dir`` (odontocete clips, see its
+README), a few per source folder, cropped and resampled to the codec's rate;
 without that folder they are skipped. Results go to ``benchmarks/results/codec.json``.
 
     python benchmarks/codec.py [--model default|PATH] [--quick] [--out PATH]
