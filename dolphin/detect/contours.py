@@ -274,6 +274,8 @@ class WhistleTracker:
             out += self._run_chunk(n)
         for track in self._active:
             self._finish(track)
+        # _finish may trim a track to nothing: none may stay active for _release to look at.
+        self._state.n, self._tracks = 0, {}
         out += self._release(final=True)
         self.reset()
         return out
