@@ -37,7 +37,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import reduce
+from functools import lru_cache, reduce
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,11 @@ CLASSES = (WHISTLE, BURST_PULSE, CLICK_TRAIN, BUZZ)
 PULSED = (BURST_PULSE, CLICK_TRAIN, BUZZ)
 FORMAT = "dolphin-classifier-1"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+#: Inference precisions on a CPU: ``bfloat16`` runs the convolutions in bfloat16 (oneDNN; ~1.4x
+#: faster network on CPUs with AMX or AVX512-BF16, slower elsewhere), probabilities within
+#: ~0.01 of float32; ``auto`` is bfloat16 on such CPUs and float32 otherwise. Training and
+#: inference with gradients always run in float32.
+PRECISIONS = ("float32", "bfloat16", "auto")
 #: Output columns per time tile of the inference front end (~4 MB of first-layer output).
 FRONTEND_TILE = 512
 
@@ -96,8 +101,9 @@ class ClassifierConfig:
     hidden: int = 48  # width of the temporal stack
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64])  # 4 ms frames
     min_sample_rate: int = 88200  # below this the pulse rows lack clicks: the stage is skipped
-    chunk_s: float = 20.0  # inference chunk, seconds (memory ~ 100 MB)
+    chunk_s: float = 60.0  # inference chunk, seconds (memory ~200 MB at 96 kHz; 20 s: ~100)
     context_s: float = 1.0  # audio added on both sides of a chunk (receptive field + PCEN)
+    precision: str = "auto"  # CPU inference: float32, bfloat16 or auto (:data:`PRECISIONS`)
     decision: DecisionConfig = field(default_factory=DecisionConfig)  # second-stage rules
 
     def __post_init__(self) -> None:
@@ -112,6 +118,10 @@ class ClassifierConfig:
             raise ConfigError("classifier.hidden and dilations must be >= 1")
         if not (self.chunk_s > 0 and self.context_s >= 0):
             raise ConfigError("classifier.chunk_s must be > 0 and context_s >= 0")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"classifier.precision must be one of {PRECISIONS}, got {self.precision!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -179,6 +189,13 @@ class EventLabel:
     scores: dict[str, float]
 
 
+@lru_cache(maxsize=1)
+def _native_bfloat16() -> bool:
+    """True on CPUs with bfloat16 arithmetic (AMX or AVX512-BF16), where oneDNN runs it fast."""
+    cpu = torch.cpu
+    return bool(cpu._is_amx_tile_supported() or cpu._is_avx512_bf16_supported())
+
+
 def _pool_relu(z: torch.Tensor, kf: int, kt: int) -> torch.Tensor:
     """Max-pool ``[B, C, F, T]`` by ``(kf, kt)`` (remainders dropped), then ReLU in place."""
     (nf, nt) = z.shape[2:]
@@ -236,15 +253,27 @@ class EventClassifier(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``[B, K, T // 2]`` of feature images ``[B, 1, F, T]``."""
         spectral, intervals = features[:, :, : self.n_spectral], features[:, 0, self.n_spectral :]
-        fast = not self.training and not torch.is_grad_enabled()
-        z = self._fast_frontend(spectral) if fast else self.frontend(spectral)
         # Interval rows skip the 2-D front end: which lag peaks is the information, and
         # frequency pooling would erase it. Time is pooled like the spectrogram's (by 2).
-        n = z.shape[-1]
+        n = spectral.shape[-1] // 2
         lags = torch.maximum(intervals[..., 0 : 2 * n : 2], intervals[..., 1 : 2 * n : 2])
-        z = torch.cat([z.flatten(1, 2), self.interval_norm(lags)], dim=1)
-        z = self.project(z)
-        return self.head(self._fast_blocks(z) if fast else self.blocks(z))
+        if self.training or torch.is_grad_enabled():
+            z = self.frontend(spectral)
+            z = torch.cat([z.flatten(1, 2), self.interval_norm(lags)], dim=1)
+            return self.head(self.blocks(self.project(z)))
+        half = self._bfloat16(features.device)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+            z = self._fast_frontend(spectral)
+        z = self._fast_project(z, self.interval_norm(lags))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+            z = self._fast_blocks(z)
+        return self.head(z[:, :, 0].float())
+
+    def _bfloat16(self, device: torch.device) -> bool:
+        """Whether inference on ``device`` runs in bfloat16 (``config.precision``)."""
+        if device.type != "cpu" or self.config.precision == "float32":
+            return False
+        return self.config.precision == "bfloat16" or _native_bfloat16()
 
     def _fast_frontend(self, z: torch.Tensor) -> torch.Tensor:
         """The 2-D front end in inference, equal up to float rounding, ~3x faster on a CPU.
@@ -307,9 +336,9 @@ class EventClassifier(nn.Module):
         """The residual stack in inference, equal up to float rounding, ~1.3x faster on a CPU.
 
         Batch norm is folded into the dilated convolutions, which run as channels-last 2-D
-        convolutions of height 1 (oneDNN's fast path) on ``[B, C, 1, T]``.
+        convolutions of height 1 (oneDNN's fast path) on ``[B, C, 1, T]`` (channels-last, as
+        :meth:`_fast_project` gives it), and returns that shape.
         """
-        z = z[:, :, None, :].contiguous(memory_format=torch.channels_last)
         for block in self.blocks:
             conv, norm, mix = block.conv, block.norm, block.mix
             scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
@@ -318,7 +347,25 @@ class EventClassifier(nn.Module):
             d = conv.dilation[0]
             h = nn.functional.conv2d(z, weight, bias, padding=(0, d), dilation=(1, d))
             z = z + nn.functional.conv2d(torch.relu_(h), mix.weight[:, :, None, :], mix.bias)
-        return z[:, :, 0]
+        return z
+
+    def _fast_project(self, z: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+        """``project`` of the front end's ``[B, C, F, T]`` and the lag rows ``[B, L, T]`` in
+        inference: ``[B, H, 1, T]`` float32, channels-last for :meth:`_fast_blocks`.
+
+        The same sums as flattening ``(C, F)`` into channels, concatenating the lag rows and
+        running the 1x1 convolution, but as one matrix product per frequency row of time-major
+        views, without the copies of the flatten, the concatenation and the channels-last
+        conversion.
+        """
+        b, c, f, t = z.shape
+        weight = self.project.weight[:, :, 0]  # [H, C * F + L], input channel c * F + f
+        spectral = weight[:, : c * f].unflatten(1, (c, f))
+        out = torch.matmul(lags.transpose(1, 2), weight[:, c * f :].t())  # [B, T, H]
+        out += self.project.bias
+        for row in range(f):
+            out += torch.matmul(z[:, :, row].transpose(1, 2).float(), spectral[:, :, row].t())
+        return out[:, None].permute(0, 3, 1, 2)  # [B, H, 1, T] viewing [B, T, H] memory
 
     @staticmethod
     def _untiled(z: torch.Tensor, stages: list) -> torch.Tensor:
@@ -351,8 +398,9 @@ class EventClassifier(nn.Module):
             ``N = (T // hop + 1) // 2`` frames for ``T`` samples in all; frame ``n`` centred at
             ``(2 n + 0.5) * hop / sample_rate`` with ``hop = features.hop_length(sample_rate)``.
             Identical for any split into blocks. Chunks (``chunk_s``) carry ``context_s`` of
-            audio either side; PCEN and filter start-up there moves probabilities near chunk
-            edges by up to ~0.02 (2e-4 on average) against one whole-signal chunk.
+            audio either side; PCEN and filter start-up there moves probabilities within about
+            a second of a chunk edge against one whole-signal chunk: by up to ~0.12 next to
+            loud events in the benchmark's 30 s scenes (20 s chunks), hence 60 s chunks.
         """
         hop = self.config.features.hop_length(sample_rate)
         step = 2 * hop  # chunk edges on output frames keep every chunk on the same grid

@@ -163,9 +163,10 @@ class ClickDetector:
         self.high_hz = min(cfg.high_hz or np.inf, 0.48 * sr)
         if self.high_hz <= self.low_hz:
             raise ValueError(f"empty click band {self.low_hz}-{self.high_hz} Hz")
+        # float32 band-pass: twice as fast as float64, and whitening runs in float32 anyway
         self._sos = design_filter(
             sample_rate=sr, low_hz=self.low_hz, high_hz=self.high_hz, order=cfg.filter_order
-        )
+        ).astype(np.float32)
         self.chunk = max(16, int(round(cfg.chunk_s * sr)))
         self._half = max(0, int(round(cfg.smooth_s * sr)) // 2)
         self._sep = max(1, int(round(cfg.min_separation_s * sr)))
@@ -183,12 +184,12 @@ class ClickDetector:
     def reset(self) -> None:
         """Forget everything: the next sample is time 0 of a new signal."""
         self._x = np.zeros(0)  # raw samples from absolute index self._x0
-        self._y = np.zeros(0)  # band-passed samples from self._x0
+        self._y = np.zeros(0, np.float32)  # band-passed samples from self._x0
         self._e = np.zeros(0, np.float32)  # envelope from self._x0
         self._r = np.zeros(0, np.float32)  # whitened (prediction-error) samples from self._x0
         self._acf: dict[int, np.ndarray] = {}  # autocorrelation sums of recent chunks
         self._x0 = 0
-        self._zi = np.zeros((self._sos.shape[0], 2))
+        self._zi = np.zeros((self._sos.shape[0], 2), np.float32)
         self._next_chunk = 0  # first chunk not yet searched
         self._recent: list[tuple[int, float]] = []  # (index, amplitude dB) of recent clicks
 
@@ -234,7 +235,7 @@ class ClickDetector:
         # 1. band-pass every new sample (a causal IIR gives the same output for any split)
         fresh = self._x[self._y.size :]
         if fresh.size:
-            y, self._zi = scipy.signal.sosfilt(self._sos, fresh, zi=self._zi)
+            y, self._zi = scipy.signal.sosfilt(self._sos, fresh.astype(np.float32), zi=self._zi)
             self._y = np.concatenate([self._y, y])
         # 2. whiten: each chunk's prediction-error filter comes from the two chunks before it
         self._r = np.concatenate([self._r, self._whiten(final)])

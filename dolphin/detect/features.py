@@ -108,6 +108,17 @@ def _band_index(freqs_hz: np.ndarray, edges_hz: np.ndarray) -> list[tuple[int, i
     return out
 
 
+def _frames(x: np.ndarray, m0: int, m1: int, *, n_fft: int, hop: int) -> np.ndarray:
+    """Frames ``[m0, m1)`` of ``x`` zero-padded by ``n_fft // 2`` at both ends, ``[m1 - m0,
+    n_fft]``: a view of ``x`` inside it, a padded copy of the few samples needed at its edges."""
+    start, stop = m0 * hop - n_fft // 2, (m1 - 1) * hop - n_fft // 2 + n_fft
+    if start >= 0 and stop <= x.size:
+        seg = x[start:stop]
+    else:
+        seg = np.pad(x[max(start, 0) : min(stop, x.size)], (max(-start, 0), max(stop - x.size, 0)))
+    return np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop]
+
+
 def _band_spectrogram(
     x: np.ndarray, *, sample_rate: int, n_fft: int, hop: int, edges_hz: np.ndarray, how: str
 ) -> np.ndarray:
@@ -121,9 +132,9 @@ def _band_spectrogram(
     only the bins of the bands are squared.
     """
     half = n_fft // 2
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, half), n_fft)[::hop]
+    n_frames = (x.size + 2 * half - n_fft) // hop + 1
     bands = _band_index(np.fft.rfftfreq(n_fft, d=1.0 / sample_rate), edges_hz)
-    out = np.zeros((len(bands), frames.shape[0]), np.float32)
+    out = np.zeros((len(bands), n_frames), np.float32)
     full = np.array([k for k, (start, stop) in enumerate(bands) if stop > start], np.intp)
     if full.size == 0:
         return out
@@ -135,8 +146,9 @@ def _band_spectrogram(
     # band's bins left to right.
     offsets = [(k, np.flatnonzero(widths > k)) for k in range(int(widths.max()))]
     window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
-    for m0 in range(0, frames.shape[0], STFT_BLOCK):
-        spec = scipy.fft.rfft(frames[m0 : m0 + STFT_BLOCK] * window, axis=-1)[:, lo:hi]
+    for m0 in range(0, n_frames, STFT_BLOCK):
+        frames = _frames(x, m0, min(m0 + STFT_BLOCK, n_frames), n_fft=n_fft, hop=hop)
+        spec = scipy.fft.rfft(frames * window, axis=-1, overwrite_x=True)[:, lo:hi]
         power = spec.real**2 + spec.imag**2
         pooled = power[:, starts]
         for k, which in offsets[1:]:

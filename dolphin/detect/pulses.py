@@ -38,6 +38,7 @@ state); :func:`group_clicks` feeds it all clicks at once and flushes.
 from __future__ import annotations
 
 import bisect
+import math
 import statistics
 from dataclasses import dataclass, field
 
@@ -181,17 +182,38 @@ def _trend(ici: np.ndarray) -> tuple[float, float]:
 
 
 class _Chain:
-    """A chain under construction."""
+    """A chain under construction.
 
-    __slots__ = ("clicks", "intervals", "ici", "prev_ici", "err", "amp_db", "centroid_hz")
+    ``last_s`` (time of the last click) and ``deadline_s`` (how long after it the next click
+    may come, :meth:`ClickTrainTracker._expire`) are kept up to date with the clicks, since
+    every new click reads them for every chain.
+    """
 
-    def __init__(self, first: Click, second: Click) -> None:
+    __slots__ = (
+        "clicks",
+        "intervals",
+        "ici",
+        "prev_ici",
+        "err",
+        "amp_db",
+        "centroid_hz",
+        "last_s",
+        "deadline_s",
+    )
+
+    def __init__(self, first: Click, second: Click, cfg: ClickTrainConfig) -> None:
         self.clicks = [first, second]
         self.ici = self.prev_ici = second.time_s - first.time_s
         self.intervals = [self.ici]
         self.err = 0.0  # relative timing error of the last click
         self.amp_db = 0.5 * (first.amplitude_db + second.amplitude_db)
         self.centroid_hz = 0.5 * (first.centroid_hz + second.centroid_hz)
+        self._timing(cfg)
+
+    def _timing(self, cfg: ClickTrainConfig) -> None:
+        self.last_s = self.clicks[-1].time_s
+        missed = _missed(self.ici, cfg)
+        self.deadline_s = (missed + 1) * self.ici * (1 + cfg.ici_tolerance) + cfg.jitter_s
 
     def fits(self, click: Click, cfg: ClickTrainConfig) -> bool:
         return (
@@ -199,31 +221,35 @@ class _Chain:
             and abs(click.centroid_hz - self.centroid_hz) <= cfg.max_centroid_change_hz
         )
 
-    def slot(self, t: float, ref: float, ici: float, cfg: ClickTrainConfig) -> tuple[int, float]:
+    @staticmethod
+    def slot(t: float, ref: float, ici: float, cfg: ClickTrainConfig) -> tuple[int, float]:
         """(k, relative error) of time ``t`` as the k-th click after ``ref``; (0, inf) if none."""
         dt = t - ref
+        tolerance = cfg.ici_tolerance * ici + cfg.jitter_s
         for k in range(1, _missed(ici, cfg) + 2):
             err = abs(dt - k * ici)
-            if err <= cfg.ici_tolerance * ici + cfg.jitter_s:
+            if err <= tolerance:
                 return k, err / ici
-        return 0, np.inf
+        return 0, math.inf
 
-    def append(self, click: Click, k: int, err: float) -> None:
+    def append(self, click: Click, k: int, err: float, cfg: ClickTrainConfig) -> None:
         self.prev_ici = self.ici
-        self.ici = (click.time_s - self.clicks[-1].time_s) / k
+        self.ici = (click.time_s - self.last_s) / k
         self.intervals += [self.ici] * k
         self.clicks.append(click)
         self.err = err
         self.amp_db += 0.3 * (click.amplitude_db - self.amp_db)
         self.centroid_hz += 0.3 * (click.centroid_hz - self.centroid_hz)
+        self._timing(cfg)
 
-    def replace_last(self, click: Click, k: int, err: float) -> None:
+    def replace_last(self, click: Click, k: int, err: float, cfg: ClickTrainConfig) -> None:
         n_old = int(round((self.clicks[-1].time_s - self.clicks[-2].time_s) / self.ici))
         del self.intervals[len(self.intervals) - max(n_old, 1) :]
         self.clicks[-1] = click
         self.ici = (click.time_s - self.clicks[-2].time_s) / k
         self.intervals += [self.ici] * k
         self.err = err
+        self._timing(cfg)
 
 
 class ClickTrainTracker:
@@ -260,6 +286,7 @@ class ClickTrainTracker:
             Trains no later click can change, in time order.
         """
         cfg = self.config
+        third = cfg.ici_tolerance / 3
         for click in clicks:
             t = click.time_s
             self._expire(t)
@@ -269,7 +296,7 @@ class ClickTrainTracker:
             for chain in self._chains:
                 if len(chain.clicks) < 3 or not chain.fits(click, cfg):
                     continue
-                k, err = chain.slot(t, chain.clicks[-1].time_s, chain.ici, cfg)
+                k, err = chain.slot(t, chain.last_s, chain.ici, cfg)
                 replace = False
                 if not k:
                     k, err = chain.slot(t, chain.clicks[-2].time_s, chain.prev_ici, cfg)
@@ -277,23 +304,23 @@ class ClickTrainTracker:
                     if not replace:
                         continue
                 # Timing likelihood: a dense train predicts far more sharply than a sparse one.
-                sigma = cfg.ici_tolerance / 3 * chain.ici + cfg.jitter_s
-                cost = 0.5 * (err * chain.ici / sigma) ** 2 + np.log(sigma)
+                sigma = third * chain.ici + cfg.jitter_s
+                cost = 0.5 * (err * chain.ici / sigma) ** 2 + math.log(sigma)
                 if best is None or cost < best[0]:
                     best = (cost, chain, k, replace, err)
             if best is not None:
                 _, chain, k, replace, err = best
-                (chain.replace_last if replace else chain.append)(click, k, err)
+                (chain.replace_last if replace else chain.append)(click, k, err, cfg)
                 continue
             for chain in self._chains:
                 if len(chain.clicks) == 2 and chain.fits(click, cfg):
-                    k, err = chain.slot(t, chain.clicks[-1].time_s, chain.ici, cfg)
+                    k, err = chain.slot(t, chain.last_s, chain.ici, cfg)
                     if k:
-                        chain.append(click, k, err)
+                        chain.append(click, k, err, cfg)
             self._seeds = [s for s in self._seeds if t - s.time_s <= cfg.max_ici_s]
             near = [s for s in self._seeds if t - s.time_s >= cfg.min_ici_s]
             for seed in near[-cfg.max_seeds :]:
-                self._chains.append(_Chain(seed, click))
+                self._chains.append(_Chain(seed, click, cfg))
             self._seeds.append(click)
         return self._release(final=False)
 
@@ -307,11 +334,12 @@ class ClickTrainTracker:
     # --- internals ----------------------------------------------------------------------------
 
     def _expire(self, t: float) -> None:
-        cfg, alive = self.config, []
+        cfg = self.config
+        if all(t - chain.last_s <= chain.deadline_s for chain in self._chains):
+            return  # the common case: one pass, nothing to end
+        alive = []
         for chain in self._chains:
-            missed = _missed(chain.ici, cfg)
-            deadline = (missed + 1) * chain.ici * (1 + cfg.ici_tolerance) + cfg.jitter_s
-            if t - chain.clicks[-1].time_s <= deadline:
+            if t - chain.last_s <= chain.deadline_s:
                 alive.append(chain)
             elif len(chain.clicks) >= cfg.min_clicks and not self._subsampled(chain):
                 label = classify_intervals(np.asarray(chain.intervals), config=cfg)

@@ -66,7 +66,7 @@ def test_frame_targets_cover_event_spans() -> None:
 
 def test_network_output_shape_and_config_errors() -> None:
     torch.manual_seed(0)
-    model = EventClassifier().eval()
+    model = EventClassifier(ClassifierConfig(precision="float32")).eval()
     for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         norm.running_var.uniform_(0.5, 2.0)  # make the folded inference path do some work
         norm.weight.data.uniform_(-1.0, 1.0)
@@ -199,7 +199,7 @@ def test_detect_cli_runs_the_classifier_stage(tmp_path, capsys) -> None:
 
 def test_tiled_front_end_equals_the_plain_one_across_tiles() -> None:
     torch.manual_seed(1)
-    model = EventClassifier().eval()
+    model = EventClassifier(ClassifierConfig(precision="float32")).eval()
     for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         norm.running_var.uniform_(0.5, 2.0)
         norm.running_mean.uniform_(-1.0, 1.0)
@@ -251,3 +251,29 @@ def test_config_from_dict_names_unknown_keys() -> None:
         ClassifierConfig.from_dict({**data, "decision": {**data["decision"], "thresh": 0.5}})
     with pytest.raises(ConfigError, match=r"classifier: unknown keys \['width'\]"):
         ClassifierConfig.from_dict({**data, "width": 3})
+
+
+def test_bfloat16_inference_stays_close_to_float32(shipped, monkeypatch) -> None:
+    import dolphin.detect.classifier as classifier
+
+    x = _patch(BURST_PULSE, np.random.default_rng(5))
+    model = EventClassifier(ClassifierConfig.from_dict(shipped.config.to_dict()))
+    model.load_state_dict(shipped.state_dict())
+    model.eval().config.precision = "float32"
+    exact = model.frame_probabilities(x, sample_rate=SR).probs
+    model.config.precision = "bfloat16"
+    half = model.frame_probabilities(x, sample_rate=SR).probs
+    assert 0 < np.abs(half - exact).max() < 0.03  # really bfloat16, and close
+    assert model.classify_patch(x, sample_rate=SR).label == BURST_PULSE
+    features = torch.randn(1, 1, 80, 300)
+    model.config.precision = "float32"
+    reference = model(features)  # gradients on: the float32 training path
+    model.config.precision = "bfloat16"
+    assert torch.equal(model(features), reference)  # precision is for inference only
+    model.config.precision = "auto"  # bfloat16 only where the CPU computes it natively
+    for native in (False, True):
+        monkeypatch.setattr(classifier, "_native_bfloat16", lambda native=native: native)
+        assert model._bfloat16(torch.device("cpu")) is native
+    assert not model._bfloat16(torch.device("meta"))
+    with pytest.raises(ConfigError, match="precision"):
+        ClassifierConfig(precision="float16")
