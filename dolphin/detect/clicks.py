@@ -39,6 +39,7 @@ import scipy.ndimage
 import scipy.signal
 
 from dolphin.audio.dsp import design_filter
+from dolphin.detect.dsp_kernels import prediction_error, teager_envelope
 from dolphin.detect.order_stats import row_median, row_percentiles
 
 
@@ -299,34 +300,18 @@ class ClickDetector:
         r = acf[:m_all] + acf[1 : m_all + 1]
         coef = _levinson(r)  # [m_all, p + 1], coef[:, 0] == 1
         coef = coef.astype(np.float32)
-        out = seg[p:].reshape(m_all, c).copy()
-        # Blocks of chunks small enough for the CPU cache, one scratch row set for all lags.
-        block = 32
-        term = np.empty((min(block, m_all), c), np.float32)
-        for i0 in range(0, m_all, block):
-            rows_out = out[i0 : i0 + block]
-            scratch = term[: rows_out.shape[0]]
-            for k in range(1, p + 1):
-                lagged = seg[p - k + i0 * c : p - k + (i0 + rows_out.shape[0]) * c]
-                np.multiply(coef[i0 : i0 + block, k : k + 1], lagged.reshape(-1, c), out=scratch)
-                rows_out += scratch
-        return out.reshape(-1)[:n]
+        return prediction_error(seg, coef, p, c)[:n]
 
     def _envelope(self, i0: int, i1: int) -> np.ndarray:
         """Smoothed Teager-Kaiser energy for buffer indices [i0, i1)."""
-        h, n = self._half + 1, i1 - i0
+        h = self._half + 1
         lo, hi = i0 - h, i1 + h
         if lo < 0 and self._x0 > 0:
             raise RuntimeError("envelope look-back was discarded")  # step 4 keeps enough
         seg = self._r[max(lo, 0) : min(hi, self._r.size)]
         pad = (np.zeros(max(-lo, 0), np.float32), np.zeros(max(hi - self._r.size, 0), np.float32))
         seg = np.concatenate([pad[0], seg, pad[1]])
-        psi = np.square(seg[1:-1])
-        psi -= seg[:-2] * seg[2:]
-        env = psi[:n].copy()
-        for k in range(1, 2 * self._half + 1):
-            env += psi[k : k + n]
-        return np.maximum(env, np.float32(0.0), out=env)
+        return teager_envelope(seg, 2 * self._half + 1)
 
     def _search(self, start: int, stop: int) -> list[Click]:
         """Clicks with their maximum in absolute samples [start, stop) (whole chunks)."""

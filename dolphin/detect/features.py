@@ -38,6 +38,7 @@ from scipy.signal import butter, sosfilt
 
 from dolphin.annotations import Event
 from dolphin.audio.spectral import pcen
+from dolphin.detect.dsp_kernels import band_pool, lagged_window_means
 from dolphin.errors import ConfigError
 
 #: Sub-frames of the pulse spectrogram per output column.
@@ -128,8 +129,8 @@ def _band_spectrogram(
     :func:`~dolphin.audio.spectral.power_spectrogram` with ``center=True``, whose values these
     are); each band of ``edges_hz`` takes the ``how`` (``"max"`` or ``"mean"``) of the power
     of its bins (:func:`_band_index`), zero for bands above Nyquist. Frames go through the FFT
-    and the pooling :data:`STFT_BLOCK` at a time, so the spectra stay in the CPU cache and
-    only the bins of the bands are squared.
+    and the pooling (:func:`~dolphin.detect.dsp_kernels.band_pool`) :data:`STFT_BLOCK` at a
+    time, so the spectra stay in the CPU cache.
     """
     half = n_fft // 2
     n_frames = (x.size + 2 * half - n_fft) // hop + 1
@@ -138,28 +139,15 @@ def _band_spectrogram(
     full = np.array([k for k, (start, stop) in enumerate(bands) if stop > start], np.intp)
     if full.size == 0:
         return out
-    starts = np.array([bands[k][0] for k in full], np.intp)
-    widths = np.array([bands[k][1] - bands[k][0] for k in full], np.intp)
+    starts = np.array([bands[k][0] for k in full], np.int64)
+    widths = np.array([bands[k][1] - bands[k][0] for k in full], np.int64)
     lo, hi = int(starts.min()), int((starts + widths).max())
     starts -= lo
-    # Bin k of every band that has one, in order: the same sums and maxima as reducing each
-    # band's bins left to right.
-    offsets = [(k, np.flatnonzero(widths > k)) for k in range(int(widths.max()))]
     window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
     for m0 in range(0, n_frames, STFT_BLOCK):
         frames = _frames(x, m0, min(m0 + STFT_BLOCK, n_frames), n_fft=n_fft, hop=hop)
         spec = scipy.fft.rfft(frames * window, axis=-1, overwrite_x=True)[:, lo:hi]
-        power = spec.real**2 + spec.imag**2
-        pooled = power[:, starts]
-        for k, which in offsets[1:]:
-            column = power[:, starts[which] + k]
-            if which.size == starts.size:
-                (np.maximum if how == "max" else np.add)(pooled, column, out=pooled)
-            elif how == "max":
-                pooled[:, which] = np.maximum(pooled[:, which], column)
-            else:
-                pooled[:, which] += column
-        out[full, m0 : m0 + STFT_BLOCK] = pooled.T
+        out[full, m0 : m0 + STFT_BLOCK] = band_pool(spec, starts, widths, how == "max")
     if how != "max":
         out[full] /= widths[:, None].astype(np.float32)
     return out
@@ -173,19 +161,13 @@ def _pulse_band(low_hz: float, high_hz: float, sample_rate: int) -> np.ndarray:
     )
 
 
-def _window_mean_at(
-    a: np.ndarray, window: int, at: np.ndarray, *, padded: np.ndarray | None = None
-) -> np.ndarray:
+def _window_mean_at(a: np.ndarray, window: int, at: np.ndarray) -> np.ndarray:
     """``uniform_filter1d(a, window, mode="nearest")[at]`` from a cumulative sum: the rows need
-    the moving mean at one envelope value in 16 only.
-
-    ``padded``, optional: float64 scratch of ``a.size + window`` values whose slice
-    ``[1 + window // 2 :][: a.size]`` already holds ``a`` (no copy); it is overwritten.
-    """
+    the moving mean at one envelope value in 16 only (the lagged rows:
+    :func:`~dolphin.detect.dsp_kernels.lagged_window_means`, the same sums)."""
     before = window // 2
-    if padded is None:
-        padded = np.empty(a.size + window)
-        padded[1 + before : 1 + before + a.size] = a
+    padded = np.empty(a.size + window)
+    padded[1 + before : 1 + before + a.size] = a
     padded[0] = 0.0
     padded[1 : 1 + before] = a[0]
     padded[1 + before + a.size :] = a[-1]
@@ -195,11 +177,10 @@ def _window_mean_at(
 
 def _interval_rows(x: np.ndarray, sr: int, hop: int, n_cols: int, cfg: FeatureConfig) -> np.ndarray:
     """``[n_ici_bins, n_cols]`` envelope autocovariance of the pulse band (module docstring)."""
-    out = np.zeros((cfg.n_ici_bins, n_cols), np.float32)
     width = max(1, hop // ICI_SUBBINS)  # samples per envelope value
     n_env = x.size // width
     if n_env < 4:
-        return out
+        return np.zeros((cfg.n_ici_bins, n_cols), np.float32)
     # float32 filter and envelope (a third faster); the windowed sums below need float64.
     sos = _pulse_band(cfg.pulse_fmin_hz, cfg.pulse_fmax_hz, sr).astype(np.float32)
     blocks = sosfilt(sos, np.asarray(x, np.float32))[: n_env * width].reshape(n_env, width)
@@ -210,15 +191,8 @@ def _interval_rows(x: np.ndarray, sr: int, hop: int, n_cols: int, cfg: FeatureCo
     centres = np.minimum(np.round(np.arange(n_cols) * hop / width).astype(int), n_env - 1)
     power = np.maximum(_window_mean_at(dev * dev, window, centres), 1e-30)
     lags = np.geomspace(cfg.ici_min_s, cfg.ici_max_s, cfg.n_ici_bins) * sr / width
-    padded = np.empty(n_env + window)  # one scratch for every lag: products go straight in
-    product = padded[1 + window // 2 :][:n_env]
-    for k, lag in enumerate(np.maximum(1, np.round(lags).astype(int))):
-        if lag >= n_env:
-            break
-        np.multiply(dev[:-lag], dev[lag:], out=product[:-lag])
-        product[-lag:] = 0.0
-        at = np.maximum(centres - lag // 2, 0)
-        out[k] = _window_mean_at(product, window, at, padded=padded) / power
+    lags = np.maximum(1, np.round(lags).astype(np.int64))
+    out = lagged_window_means(dev, lags, window, centres.astype(np.int64), power)
     return np.clip(out, -1.0, 1.0, out=out)
 
 
