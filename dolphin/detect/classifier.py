@@ -311,16 +311,18 @@ class EventClassifier(nn.Module):
         right = max(needed(lengths[-1] - 1, lengths[-1])[0][1] - lengths[0], 0)
         z = nn.functional.pad(z, (left, right))  # the convolutions' zero padding in time
         paddings = [(1, 0)] * len(stages)
-        if z.shape[1] == 1:  # the first layer's 3 frequency taps as 3 input channels: 2x faster
-            rows = z.shape[2]
+        rows, taps = z.shape[2], z.shape[1] == 1
+        if taps:  # the first layer's 3 frequency taps as 3 input channels: 2x faster
             z = nn.functional.pad(z, (0, 0, 1, 1))  # its zero padding in frequency
-            z = torch.cat([z[:, :, k : k + rows] for k in range(3)], dim=1)
             weight, *rest = stages[0]
             stages[0], paddings[0] = (weight.permute(0, 2, 1, 3), *rest), (0, 0)
         tiles = []
         for start in range(0, lengths[-1], FRONTEND_TILE):
             spans = needed(start, min(start + FRONTEND_TILE, lengths[-1]))
             y = z[..., spans[0][0] + left : spans[0][1] + left]
+            if taps:  # the shifted copies, stacked last: already channels-last [B, 3, F, W]
+                y = torch.stack([y[:, 0, k : k + rows] for k in range(3)], dim=-1)
+                y = y.permute(0, 3, 1, 2)
             for i, (weight, bias, kf, kt) in enumerate(stages):
                 y = y.contiguous(memory_format=torch.channels_last)
                 y = nn.functional.conv2d(y, weight, bias, padding=paddings[i])

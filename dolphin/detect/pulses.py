@@ -184,9 +184,10 @@ def _trend(ici: np.ndarray) -> tuple[float, float]:
 class _Chain:
     """A chain under construction.
 
-    ``last_s`` (time of the last click) and ``deadline_s`` (how long after it the next click
-    may come, :meth:`ClickTrainTracker._expire`) are kept up to date with the clicks, since
-    every new click reads them for every chain.
+    ``last_s`` (time of the last click), ``deadline_s`` (how long after it the next click may
+    come, :meth:`ClickTrainTracker._expire`), ``slots`` and ``tolerance`` (:meth:`slot` for the
+    current ICI) are kept up to date with the clicks, since every new click reads them for
+    every chain.
     """
 
     __slots__ = (
@@ -199,6 +200,8 @@ class _Chain:
         "centroid_hz",
         "last_s",
         "deadline_s",
+        "slots",
+        "tolerance",
     )
 
     def __init__(self, first: Click, second: Click, cfg: ClickTrainConfig) -> None:
@@ -214,6 +217,8 @@ class _Chain:
         self.last_s = self.clicks[-1].time_s
         missed = _missed(self.ici, cfg)
         self.deadline_s = (missed + 1) * self.ici * (1 + cfg.ici_tolerance) + cfg.jitter_s
+        self.slots = missed + 1  # the next click may be the 1st .. (missed + 1)-th after the last
+        self.tolerance = cfg.ici_tolerance * self.ici + cfg.jitter_s  # as in :meth:`slot`
 
     def fits(self, click: Click, cfg: ClickTrainConfig) -> bool:
         return (
@@ -287,16 +292,27 @@ class ClickTrainTracker:
         """
         cfg = self.config
         third = cfg.ici_tolerance / 3
+        max_amp, max_cen = cfg.max_amplitude_change_db, cfg.max_centroid_change_hz
         for click in clicks:
-            t = click.time_s
+            t, amp, cen = click.time_s, click.amplitude_db, click.centroid_hz
             self._expire(t)
             self._history.append(click)
             self._history_s.append(t)
             best = None
             for chain in self._chains:
-                if len(chain.clicks) < 3 or not chain.fits(click, cfg):
+                # chain.fits and chain.slot inlined for the common case (the hot loop)
+                if (
+                    len(chain.clicks) < 3
+                    or not abs(amp - chain.amp_db) <= max_amp
+                    or not abs(cen - chain.centroid_hz) <= max_cen
+                ):
                     continue
-                k, err = chain.slot(t, chain.last_s, chain.ici, cfg)
+                ici, dt, k = chain.ici, t - chain.last_s, 0
+                for n in range(1, chain.slots + 1):
+                    err = abs(dt - n * ici)
+                    if err <= chain.tolerance:
+                        k, err = n, err / ici
+                        break
                 replace = False
                 if not k:
                     k, err = chain.slot(t, chain.clicks[-2].time_s, chain.prev_ici, cfg)
@@ -304,8 +320,8 @@ class ClickTrainTracker:
                     if not replace:
                         continue
                 # Timing likelihood: a dense train predicts far more sharply than a sparse one.
-                sigma = third * chain.ici + cfg.jitter_s
-                cost = 0.5 * (err * chain.ici / sigma) ** 2 + math.log(sigma)
+                sigma = third * ici + cfg.jitter_s
+                cost = 0.5 * (err * ici / sigma) ** 2 + math.log(sigma)
                 if best is None or cost < best[0]:
                     best = (cost, chain, k, replace, err)
             if best is not None:
