@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 from dolphin.errors import DolphinError
 
+#: ``--precision`` choices: dolphin.detect.classifier.PRECISIONS (which imports torch).
+PRECISIONS = ("float32", "bfloat16", "auto")
+
 if TYPE_CHECKING:
     pass
 
@@ -57,6 +60,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="second-stage event classifier: a shipped name (default), a model folder, or none "
         "(default: the shipped 'default' when it ships, else none)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="classifier inference precision (default: the model's, float32); bfloat16 or auto "
+        "run ~10 %% faster on CPUs with AMX or AVX512-BF16, probabilities within ~0.01",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides")
     parser.set_defaults(func=run)
@@ -88,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
     from dolphin.hub import select_classifier
 
     classifier, classifier_id = select_classifier(args.classifier)
+    if classifier is not None and args.precision:
+        classifier.config.precision = args.precision
+        classifier_id += f" precision={args.precision}"  # part of the done-markers' digest
     labeller = catalogue_labeller(args.catalogue) if args.catalogue else None
     if args.input.is_dir():
         shard = parse_shard(args.shard) if args.shard else shard_from_env()

@@ -54,10 +54,13 @@ CLASSES = (WHISTLE, BURST_PULSE, CLICK_TRAIN, BUZZ)
 PULSED = (BURST_PULSE, CLICK_TRAIN, BUZZ)
 FORMAT = "dolphin-classifier-1"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
-#: Inference precisions on a CPU: ``bfloat16`` runs the convolutions in bfloat16 (oneDNN; ~1.4x
-#: faster network on CPUs with AMX or AVX512-BF16, slower elsewhere), probabilities within
-#: ~0.01 of float32; ``auto`` is bfloat16 on such CPUs and float32 otherwise. Training and
-#: inference with gradients always run in float32.
+#: Inference precisions on a CPU. ``float32`` (the default) gives the same results on every
+#: machine up to float rounding. ``bfloat16`` runs the convolutions in bfloat16 (oneDNN): the
+#: network ~1.4x and the whole detection chain ~1.1x faster on CPUs with AMX or AVX512-BF16
+#: (slower elsewhere), probabilities within ~0.01 of float32, which moves the odd borderline
+#: event (one of ~370 per SNR level in benchmarks/detect.py's 16 scenes); ``auto`` is
+#: bfloat16 on such CPUs and float32 otherwise. Training and inference with gradients always
+#: run in float32.
 PRECISIONS = ("float32", "bfloat16", "auto")
 #: Output columns per time tile of the inference front end (~4 MB of first-layer output).
 FRONTEND_TILE = 512
@@ -103,7 +106,7 @@ class ClassifierConfig:
     min_sample_rate: int = 88200  # below this the pulse rows lack clicks: the stage is skipped
     chunk_s: float = 60.0  # inference chunk, seconds (memory ~200 MB at 96 kHz; 20 s: ~100)
     context_s: float = 1.0  # audio added on both sides of a chunk (receptive field + PCEN)
-    precision: str = "auto"  # CPU inference: float32, bfloat16 or auto (:data:`PRECISIONS`)
+    precision: str = "float32"  # CPU inference: float32, bfloat16 or auto (:data:`PRECISIONS`)
     decision: DecisionConfig = field(default_factory=DecisionConfig)  # second-stage rules
 
     def __post_init__(self) -> None:

@@ -195,6 +195,18 @@ def test_detect_cli_runs_the_classifier_stage(tmp_path, capsys) -> None:
     argv = ["detect", "--no-progress", str(wav), "--out", str(tmp_path / "t.txt")]
     assert main([*argv, "--classifier", "nosuchmodel"]) == 2
     assert "no shipped classifier named 'nosuchmodel'" in capsys.readouterr().err
+    assert main([*argv, "--precision", "bfloat16"]) == 0  # the inference precision, opt-in
+    assert [e.label for e in read_raven(tmp_path / "t.txt")] == [WHISTLE]
+    with pytest.raises(SystemExit):
+        main([*argv, "--precision", "float16"])
+
+
+def test_cli_precisions_are_the_classifiers() -> None:
+    from dolphin.cli.detect import PRECISIONS as CLI_PRECISIONS
+    from dolphin.detect.classifier import PRECISIONS
+
+    assert CLI_PRECISIONS == PRECISIONS
+    assert ClassifierConfig().precision == "float32"  # results alike on every CPU by default
 
 
 def test_tiled_front_end_equals_the_plain_one_across_tiles() -> None:
