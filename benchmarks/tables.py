@@ -247,6 +247,24 @@ def codec(d: dict, targets: dict) -> Section:
         section.tables.append(Table(caption, header, rows_of(real["rows"])))
     elif "skipped" in real:
         section.notes.append(f"Real recordings skipped: {real['skipped']}.")
+    whistle = d.get("real_whistle")
+    if whistle:
+        rows = [
+            [
+                name,
+                num(r["error_hz"], ".0f"),
+                num(r["error_pct"], ".2f"),
+                num(r["within_350hz"], ".2f"),
+                num(r["frames"], "d"),
+            ]
+            for name, r in whistle["rows"].items()
+        ]
+        caption = (
+            f"The real dolphin whistle (`{whistle['file']}`): frame-wise peak frequency in its "
+            "span and band, frames >= 20 dB above the band median in the original:"
+        )
+        header = ["system / n_q", "error (Hz)", "error (%)", "frames within 350 Hz", "frames"]
+        section.tables.append(Table(caption, header, rows))
     return section
 
 
