@@ -249,16 +249,13 @@ def codec(d: dict, targets: dict) -> Section:
         section.notes.append(f"Real recordings skipped: {real['skipped']}.")
     whistle = d.get("real_whistle")
     if whistle:
-        rows = [
-            [
-                name,
-                num(r["error_hz"], ".0f"),
-                num(r["error_pct"], ".2f"),
-                num(r["within_350hz"], ".2f"),
-                num(r["frames"], "d"),
-            ]
-            for name, r in whistle["rows"].items()
-        ]
+        fields = (
+            ("error_hz", ".0f"),
+            ("error_pct", ".2f"),
+            ("within_350hz", ".2f"),
+            ("frames", "d"),
+        )
+        rows = [[name, *(num(r[k], f) for k, f in fields)] for name, r in whistle["rows"].items()]
         caption = (
             f"The real dolphin whistle (`{whistle['file']}`): frame-wise peak frequency in its "
             "span and band, frames >= 20 dB above the band median in the original:"
