@@ -184,10 +184,9 @@ def _trend(ici: np.ndarray) -> tuple[float, float]:
 class _Chain:
     """A chain under construction.
 
-    ``last_s`` (time of the last click), ``deadline_s`` (how long after it the next click may
-    come, :meth:`ClickTrainTracker._expire`), ``slots`` and ``tolerance`` (:meth:`slot` for the
-    current ICI) are kept up to date with the clicks, since every new click reads them for
-    every chain.
+    ``last_s`` (time of the last click) and ``deadline_s`` (how long after it the next click
+    may come, :meth:`ClickTrainTracker._expire`) are kept up to date with the clicks, since
+    every new click reads them for every chain.
     """
 
     __slots__ = (
@@ -200,8 +199,6 @@ class _Chain:
         "centroid_hz",
         "last_s",
         "deadline_s",
-        "slots",
-        "tolerance",
     )
 
     def __init__(self, first: Click, second: Click, cfg: ClickTrainConfig) -> None:
@@ -217,8 +214,6 @@ class _Chain:
         self.last_s = self.clicks[-1].time_s
         missed = _missed(self.ici, cfg)
         self.deadline_s = (missed + 1) * self.ici * (1 + cfg.ici_tolerance) + cfg.jitter_s
-        self.slots = missed + 1  # the next click may be the 1st .. (missed + 1)-th after the last
-        self.tolerance = cfg.ici_tolerance * self.ici + cfg.jitter_s  # as in :meth:`slot`
 
     def fits(self, click: Click, cfg: ClickTrainConfig) -> bool:
         return (
@@ -292,27 +287,17 @@ class ClickTrainTracker:
         """
         cfg = self.config
         third = cfg.ici_tolerance / 3
-        max_amp, max_cen = cfg.max_amplitude_change_db, cfg.max_centroid_change_hz
         for click in clicks:
-            t, amp, cen = click.time_s, click.amplitude_db, click.centroid_hz
+            t = click.time_s
             self._expire(t)
             self._history.append(click)
             self._history_s.append(t)
             best = None
             for chain in self._chains:
-                # chain.fits and chain.slot inlined for the common case (the hot loop)
-                if (
-                    len(chain.clicks) < 3
-                    or not abs(amp - chain.amp_db) <= max_amp
-                    or not abs(cen - chain.centroid_hz) <= max_cen
-                ):
+                if len(chain.clicks) < 3 or not chain.fits(click, cfg):
                     continue
-                ici, dt, k = chain.ici, t - chain.last_s, 0
-                for n in range(1, chain.slots + 1):
-                    err = abs(dt - n * ici)
-                    if err <= chain.tolerance:
-                        k, err = n, err / ici
-                        break
+                ici = chain.ici
+                k, err = chain.slot(t, chain.last_s, ici, cfg)
                 replace = False
                 if not k:
                     k, err = chain.slot(t, chain.clicks[-2].time_s, chain.prev_ici, cfg)
@@ -350,10 +335,7 @@ class ClickTrainTracker:
     # --- internals ----------------------------------------------------------------------------
 
     def _expire(self, t: float) -> None:
-        cfg = self.config
-        if all(t - chain.last_s <= chain.deadline_s for chain in self._chains):
-            return  # the common case: one pass, nothing to end
-        alive = []
+        cfg, alive = self.config, []
         for chain in self._chains:
             if t - chain.last_s <= chain.deadline_s:
                 alive.append(chain)
