@@ -62,6 +62,7 @@ import torch
 from dolphin.annotations import Contour
 from dolphin.audio.dsp import resample
 from dolphin.audio.io import read_audio
+from dolphin.audio.spectral import power_spectrogram
 from dolphin.codec import Codec
 from dolphin.codec.metrics import WINDOWS_S, si_snr_db, spectral_distance_db
 from dolphin.detect.clicks import Click, ClickDetectorConfig, detect_clicks
@@ -379,21 +380,18 @@ def peak_track(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Peak frequency (Hz) and peak-over-median level (dB) of every STFT frame of ``x`` in
     ``span_s`` within ``band_hz`` (8 ms Hann frames every 2.5 ms), each ``[M]``."""
-    n_fft, hop = int(0.008 * sample_rate), int(0.0025 * sample_rate)
-    power = np.abs(stft_frames(x, n_fft, hop)) ** 2
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    times = (np.arange(power.shape[0]) * hop + n_fft / 2) / sample_rate
-    rows = (times >= span_s[0]) & (times <= span_s[1])
-    cols = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
-    band = power[rows][:, cols]
-    level = 10 * np.log10(band.max(axis=1) / np.maximum(np.median(band, axis=1), 1e-30))
-    return freqs[cols][band.argmax(axis=1)], level
-
-
-def stft_frames(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Hann-windowed rFFT of frames ``[k * hop, k * hop + n_fft)``, ``[M, n_fft // 2 + 1]``."""
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    return np.fft.rfft(frames * np.hanning(n_fft), axis=1)
+    spec = power_spectrogram(
+        x,
+        sample_rate=sample_rate,
+        n_fft=int(0.008 * sample_rate),
+        hop_length=int(0.0025 * sample_rate),
+        center=False,
+    )
+    rows = (spec.freqs_hz >= band_hz[0]) & (spec.freqs_hz <= band_hz[1])
+    cols = (spec.times_s >= span_s[0]) & (spec.times_s <= span_s[1])
+    band = spec.power[rows][:, cols]
+    level = 10 * np.log10(band.max(axis=0) / np.maximum(np.median(band, axis=0), 1e-30))
+    return spec.freqs_hz[rows][band.argmax(axis=0)], level
 
 
 def real_whistle(codec: Codec, x: np.ndarray, n_qs: list[int], workdir: Path) -> dict:
