@@ -100,3 +100,39 @@ def test_burst_pulse_and_buzz_intervals():
     ici = buzz.intervals_s
     assert ici[0] > ici[-1] and 2e-3 - 2e-5 <= ici.min() and ici.max() <= 10e-3
     assert np.mean(np.diff(ici) <= 1.1e-5) > 0.95  # decreasing up to rounding to samples
+
+
+def test_pulsed_call_is_a_harmonic_stack_of_its_repetition_rate():
+    sr, rate = 96000, 800.0
+    contour = Contour(np.array([0.0, 0.5]), np.array([rate, rate]))
+    x = sounds.render_pulsed_call(contour, sample_rate=sr, centre_hz=4000.0, width_octaves=1.0)
+    assert x.dtype == np.float32 and x.size == int(0.5 * sr) + 1
+    assert np.isclose(np.abs(x).max(), 1.0)
+    freqs, db = _spectrum_db(x[10000:30000], sr, n_fft=32768)
+    peaks = [
+        freqs[np.argmax(np.where(np.abs(freqs - k * rate) < 100, db, -np.inf))] for k in (4, 5, 6)
+    ]
+    assert np.allclose(peaks, [3200.0, 4000.0, 4800.0], atol=10.0)
+    between = db[np.abs(freqs - 4400.0) < 50].max()
+    assert db[np.abs(freqs - 4000.0) < 50].max() - between > 40  # lines, not a band
+    far = db[np.abs(freqs - 16000.0) < 400].max()
+    assert db.max() - far > 40  # the envelope confines the stack around its centre
+    with pytest.raises(ValueError, match="centre_hz"):
+        sounds.render_pulsed_call(contour, sample_rate=sr, centre_hz=0.0)
+
+
+def test_pulsed_call_harmonics_glide_with_the_rate_and_do_not_fold():
+    sr = 48000
+    contour = Contour(np.array([0.0, 0.4]), np.array([400.0, 800.0]))
+    x = sounds.render_pulsed_call(contour, sample_rate=sr, centre_hz=15000.0, width_octaves=3.0)
+    freqs, db = _spectrum_db(x, sr, n_fft=len(x))
+    assert db[freqs > 0.46 * sr].max() < db.max() - 60  # nothing at or above 0.45 x the rate
+
+    def period_s(seg: np.ndarray) -> float:  # strongest autocorrelation lag in 1-3.3 ms
+        ac = np.correlate(seg, seg, "full")[seg.size - 1 :]
+        lags = np.arange(sr // 1000, sr // 300)
+        return lags[np.argmax(ac[lags])] / sr
+
+    rate_early, rate_late = 1 / period_s(x[1000:3000]), 1 / period_s(x[-3000:-1000])
+    assert rate_early == pytest.approx(442.0, rel=0.05)  # the repetition rate, not a harmonic
+    assert rate_late == pytest.approx(758.0, rel=0.05)
