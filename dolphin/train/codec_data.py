@@ -6,7 +6,8 @@ groups of ``crops_per_scene`` from one generated scene (a worker renders a scene
 several crops from it), biased towards the scene's labelled events so that few crops are only
 noise. Scenes contain parametric whistles, SIGWI-rendered real contours, clicks, click trains,
 burst pulses, buzzes, ocean noise, shrimp and vessels (:mod:`dolphin.synth.scene`), with event
-rates scaled up. A folder of recordings can be mixed in at a chosen share.
+rates scaled up, optionally with unlabelled pulsed calls and short whistles on top
+(:mod:`dolphin.train.codec_calls`). A folder of recordings can be mixed in at a chosen share.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ class CodecDataConfig:
     # surf, vessels) than the generator's Wenz wind slope; each scene draws its slope here.
     noise_slope_min: float = 1.7  # PSD slope of the scene noise above 500 Hz (f ** -slope)
     noise_slope_max: float = 1.7  # drawn uniformly between min and max per scene
+    # Unlabelled extra calls (pulsed calls, short and low whistles; dolphin.train.codec_calls)
+    # that the scene generator does not make but real recordings hold.
+    call_rate_per_s: float = 0.0  # mean extra calls per second of scene (Poisson)
+    call_snr_db_min: float = 0.0  # their band SNR range, dB
+    call_snr_db_max: float = 30.0
     folder: str = ""  # recordings (WAV/FLAC/W64, any rate, resampled); empty = synthetic only
     folder_share: float = 0.0  # share of crop groups drawn from the folder when it is set
 
@@ -68,6 +74,10 @@ class CodecDataConfig:
             raise ConfigError("codec_train.data: need 0 < bandlimit_hz_min <= bandlimit_hz_max")
         if not 0 <= self.noise_slope_min <= self.noise_slope_max:
             raise ConfigError("codec_train.data: need 0 <= noise_slope_min <= noise_slope_max")
+        if self.call_rate_per_s < 0 or self.call_snr_db_min > self.call_snr_db_max:
+            raise ConfigError(
+                "codec_train.data: need call_rate_per_s >= 0 and call_snr_db_min <= call_snr_db_max"
+            )
         for name in ("folder_share", "event_bias", "whistle_share", "bandlimit_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"codec_train.data.{name} must be in [0, 1]")
@@ -182,10 +192,26 @@ class CodecCrops(torch.utils.data.Dataset):
             scene = make_scene(self.scene_config(group), seed=seed)
             spans = [(e.start_s, e.end_s) for e in scene.events]
             samples, cutoff = scene.samples[0], self.cutoff_hz(group)
+            if self.config.call_rate_per_s > 0:
+                samples, calls = self._calls(group, samples)
+                spans += calls
             if cutoff is not None:
                 samples = lowpass(samples, cutoff, self.sample_rate)
             self._cache = (group, samples, spans)
         return self._cache[1], self._cache[2]
+
+    def _calls(self, group: int, samples: np.ndarray) -> tuple[np.ndarray, list]:
+        """Scene ``samples`` ``[T]`` of group ``group`` with its extra calls, and their spans."""
+        from dolphin.train.codec_calls import add_calls
+
+        c, rng = self.config, _rng(self.seed, group, 6)
+        return add_calls(
+            samples,
+            sample_rate=self.sample_rate,
+            rng=rng,
+            n_calls=int(rng.poisson(c.call_rate_per_s * c.scene_s)),
+            snr_db=(c.call_snr_db_min, c.call_snr_db_max),
+        )
 
     def _from_scene(self, group: int, rng: np.random.Generator) -> np.ndarray:
         samples, spans = self._scene(group)
