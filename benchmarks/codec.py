@@ -29,7 +29,10 @@ Synthetic scenes use seeds from 10 000 on (keep codec training below them), ever
 SNR per level. A ``recording_like`` level renders what real recordings look like and the
 default scenes do not: a steep background (PSD slope 3 instead of 1.7, three times louder)
 low-passed at 22.05 kHz (a 44.1 kHz recording resampled), events at 10 dB; its reference
-contours and clicks are the ones found on the original, as for real recordings. Real
+contours and clicks are the ones found on the original, as for real recordings. A ``calls``
+level lays pulsed calls (a gliding stack of harmonics of a 250-2500 Hz repetition rate, as orcas
+and pilot whales make) and short whistles of 2-16 kHz over a background, one per second at
+10-30 dB (:mod:`dolphin.train.codec_calls`), references again found on the original. Real
 recordings are the ``.wav``/``.flac`` files under ``--real-dir`` (odontocete clips, see its
 README), a few per source folder, cropped and resampled to the codec's rate;
 without that folder they are skipped. Their tracked contours are mostly orca-call fragments
@@ -325,6 +328,28 @@ def recording_like(sample_rate: int, duration_s: float, seed: int) -> np.ndarray
     return lowpass(make_scene(cfg, seed=seed).samples[0], LIKE_CUTOFF_HZ, sample_rate)
 
 
+#: Extra calls per second and their band SNR range (dB) in the ``calls`` scenes.
+CALL_RATE_PER_S, CALL_SNR_DB = 1.0, (10.0, 30.0)
+
+
+def calls_scene(sample_rate: int, duration_s: float, seed: int) -> np.ndarray:
+    """A scene ``[T]`` of background only (ocean noise, shrimp, maybe a vessel) with pulsed calls
+    and short, low whistles laid over it (:func:`dolphin.train.codec_calls.add_calls`)."""
+    from dolphin.train.codec_calls import add_calls
+
+    quiet = {name: 0.0 for name in RATES}
+    cfg = SceneConfig(sample_rate=sample_rate, duration_s=duration_s, **quiet)
+    rng = np.random.default_rng(seed)
+    x, _ = add_calls(
+        make_scene(cfg, seed=seed).samples[0],
+        sample_rate=sample_rate,
+        rng=rng,
+        n_calls=int(round(CALL_RATE_PER_S * duration_s)),
+        snr_db=CALL_SNR_DB,
+    )
+    return x
+
+
 def find_real(root: Path, max_files: int, min_s: float = 0.5) -> list[Path]:
     """Audio files under ``root``, round robin over its source folders.
 
@@ -517,6 +542,14 @@ def main() -> None:
         title = (
             f"recording-like scenes: slope 3, low-passed at {LIKE_CUTOFF_HZ / 1000:g} kHz, 10 dB"
         )
+        print_table(f"{title} ({n_scenes} x {duration:g} s)", rows)
+        clips = [
+            evaluate_clip(codec, calls_scene(sr, duration, SEED0 + 950 + i), n_qs, workdir)
+            for i in range(n_scenes)
+        ]
+        rows = summarise(clips, codec)
+        result["calls"] = rows
+        title = "calls: pulsed calls and short, low whistles over background, 10-30 dB"
         print_table(f"{title} ({n_scenes} x {duration:g} s)", rows)
 
         root = Path(args.real_dir)

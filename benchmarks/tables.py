@@ -241,6 +241,12 @@ def codec(d: dict, targets: dict) -> Section:
             "references found on the original):"
         )
         section.tables.append(Table(caption, header, rows_of(d["recording_like"])))
+    if "calls" in d:
+        caption = (
+            "Calls: pulsed calls and short, low whistles over a background, 10-30 dB "
+            "(references found on the original):"
+        )
+        section.tables.append(Table(caption, header, rows_of(d["calls"])))
     real = d.get("real", {})
     if "rows" in real:
         caption = f"Real recordings ({len(real.get('files', []))} clips):"
