@@ -39,8 +39,9 @@ without that folder they are skipped. Their tracked contours are mostly orca-cal
 (2-7 kHz, 0.1-0.3 s) near the tracker's limits, so the one real dolphin whistle among them (the
 PAMGuard example, :data:`REAL_WHISTLE`) is also measured on its own: in its span and band, on
 the frames where its peak stands >= 20 dB above the band's median in the original, the median
-difference of the frame-wise peak frequency (Hz and %) and the share of frames within 350 Hz,
-for the codec at full band and at 48 kHz and for Opus. Results go to
+difference of the frame-wise peak frequency (parabolic interpolation between 125 Hz bins; Hz
+and %) and the share of frames within 350 Hz, for the codec at full band and at 48 kHz and for
+Opus. Results go to
 ``benchmarks/results/codec.json``.
 
     python benchmarks/codec.py [--model default|PATH] [--quick] [--out PATH]
@@ -403,8 +404,9 @@ REAL_WHISTLE = (
 def peak_track(
     x: np.ndarray, sample_rate: int, span_s: tuple, band_hz: tuple
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Peak frequency (Hz) and peak-over-median level (dB) of every STFT frame of ``x`` in
-    ``span_s`` within ``band_hz`` (8 ms Hann frames every 2.5 ms), each ``[M]``."""
+    """Peak frequency (Hz, parabolic interpolation between bins) and peak-over-median level
+    (dB) of every STFT frame of ``x`` in ``span_s`` within ``band_hz`` (8 ms Hann frames every
+    2.5 ms), each ``[M]``."""
     spec = power_spectrogram(
         x,
         sample_rate=sample_rate,
@@ -416,7 +418,17 @@ def peak_track(
     cols = (spec.times_s >= span_s[0]) & (spec.times_s <= span_s[1])
     band = spec.power[rows][:, cols]
     level = 10 * np.log10(band.max(axis=0) / np.maximum(np.median(band, axis=0), 1e-30))
-    return spec.freqs_hz[rows][band.argmax(axis=0)], level
+    # Parabolic interpolation of the log power around the peak bin (bins are 125 Hz wide).
+    peak = band.argmax(axis=0)
+    inner = np.clip(peak, 1, band.shape[0] - 2)
+    frames = np.arange(band.shape[1])
+    a, b, c = (np.log(band[inner + d, frames] + 1e-30) for d in (-1, 0, 1))
+    denom = a - 2 * b + c
+    delta = np.where(
+        (peak == inner) & (denom < 0), 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0
+    )
+    freqs = spec.freqs_hz[rows]
+    return freqs[peak] + delta * (freqs[1] - freqs[0]), level
 
 
 def real_whistle(codec: Codec, x: np.ndarray, n_qs: list[int], workdir: Path) -> dict:
