@@ -490,7 +490,8 @@ def render_pulsed_call(
     -------
     np.ndarray, shape [T], float32
         Sample ``n`` is at time ``repetition.times_s[0] + n / sample_rate``, peak 1,
-        ``T = floor(repetition.duration_s * sample_rate) + 1``; 10 ms raised-cosine ramps.
+        ``T = floor(repetition.duration_s * sample_rate) + 1``; raised-cosine ramps of 10 ms
+        (at most a quarter of the call).
     """
     if not centre_hz > 0 or not width_octaves > 0:
         raise ValueError(
