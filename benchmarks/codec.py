@@ -66,7 +66,7 @@ import torch
 from dolphin.annotations import Contour
 from dolphin.audio.dsp import resample
 from dolphin.audio.io import read_audio
-from dolphin.audio.spectral import power_spectrogram
+from dolphin.audio.spectral import parabolic_offset, power_spectrogram
 from dolphin.codec import Codec
 from dolphin.codec.metrics import WINDOWS_S, si_snr_db, spectral_distance_db
 from dolphin.detect.clicks import Click, ClickDetectorConfig, detect_clicks
@@ -423,10 +423,7 @@ def peak_track(
     inner = np.clip(peak, 1, band.shape[0] - 2)
     frames = np.arange(band.shape[1])
     a, b, c = (np.log(band[inner + d, frames] + 1e-30) for d in (-1, 0, 1))
-    denom = a - 2 * b + c
-    delta = np.where(
-        (peak == inner) & (denom < 0), 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0
-    )
+    delta = np.where(peak == inner, parabolic_offset(a, b, c), 0.0)
     freqs = spec.freqs_hz[rows]
     return freqs[peak] + delta * (freqs[1] - freqs[0]), level
 

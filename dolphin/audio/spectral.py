@@ -105,6 +105,24 @@ def power_spectrogram(
     )
 
 
+def parabolic_offset(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Offset of a spectral peak's vertex from its bin, by parabolic interpolation.
+
+    Parameters
+    ----------
+    a, b, c : np.ndarray, shape [...]
+        Levels (log power, dB or SNR) of the bins below, at and above each peak.
+
+    Returns
+    -------
+    np.ndarray, shape [...]
+        Vertex offset in bins (within [-0.5, 0.5] where ``b`` is a local maximum), 0 where the
+        three levels do not curve downwards.
+    """
+    denom = a - 2 * b + c
+    return np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
+
+
 def power_to_db(
     power: np.ndarray,
     *,

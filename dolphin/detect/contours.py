@@ -44,6 +44,7 @@ import scipy.fft
 import scipy.signal
 
 from dolphin.annotations import WHISTLE, Contour, Event
+from dolphin.audio.spectral import parabolic_offset
 from dolphin.detect.order_stats import row_median
 from dolphin.detect.track_kernel import AssociationRule, TrackState, associate
 
@@ -370,8 +371,7 @@ class WhistleTracker:
         self._next_frame += n_frames
         frames, rows = self._peaks(snr)
         a, b, c = snr[frames, rows], snr[frames, rows + 1], snr[frames, rows + 2]
-        denom = a - 2 * b + c
-        delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
+        delta = parabolic_offset(a, b, c)
         freqs = (rows + self._b0 + delta) * self._df
         snrs = (b - 0.25 * (a - c) * delta).astype(np.float64)
         frames = frames + first

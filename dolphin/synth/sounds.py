@@ -389,6 +389,14 @@ def render_buzz(
     )
 
 
+def _ramps(t: np.ndarray, ramp_s: float, sample_rate: int) -> np.ndarray:
+    """Raised-cosine onset and offset envelope ``[N]`` over the times ``t`` ``[N]`` (s): ramps of
+    ``ramp_s`` seconds, at most a quarter of the span, at least one sample."""
+    ramp = max(min(ramp_s, 0.25 * (t[-1] - t[0])), 1.0 / sample_rate)
+    env = np.minimum(np.minimum(t - t[0], t[-1] - t) / ramp, 1.0)
+    return 0.5 * (1 - np.cos(np.pi * env))
+
+
 def render_whistle(
     contour: Contour,
     *,
@@ -445,11 +453,9 @@ def render_whistle(
             )
             if amp and gain.any():
                 tone += amp * gain * np.sin(k * phase)
-        ramp = max(min(ramp_s, 0.25 * (t[-1] - t[0])), 1.0 / sample_rate)
-        rel = t - t[0]
-        env = np.minimum(np.minimum(rel, t[-1] - t) / ramp, 1.0)
-        env = 0.5 * (1 - np.cos(np.pi * env))
+        env = _ramps(t, ramp_s, sample_rate)
         if am_depth > 0 and rng is not None:
+            rel = t - t[0]
             u = rel / max(rel[-1], 1e-9)
             am = np.sin(2 * np.pi * rng.uniform(1, 6) * u + rng.uniform(0, 2 * np.pi))
             env *= 1 + am_depth * am
@@ -525,9 +531,6 @@ def render_pulsed_call(
         start = rng.uniform(0, 2 * np.pi) if rng is not None else 0.0
         out += gain * (z.imag * np.cos(start) + z.real * np.sin(start))  # sin(k phase + start)
         z *= step
-    rel = t - t[0]
-    ramp = max(min(0.01, 0.25 * rel[-1]), 1.0 / sample_rate)
-    env = 0.5 * (1 - np.cos(np.pi * np.minimum(np.minimum(rel, rel[-1] - rel) / ramp, 1.0)))
-    out *= env
+    out *= _ramps(t, 0.01, sample_rate)
     peak = float(np.max(np.abs(out)))
     return (out / peak if peak > 0 else out).astype(np.float32)

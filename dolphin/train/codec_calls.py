@@ -15,6 +15,7 @@ import numpy as np
 
 from dolphin.annotations import Contour
 from dolphin.synth.contours import random_contour
+from dolphin.synth.scene import WHISTLE_MARGIN_HZ
 from dolphin.synth.snr import band_passed
 from dolphin.synth.sounds import render_pulsed_call, render_whistle
 
@@ -63,7 +64,8 @@ def render_call(
     contour = random_contour(rng=rng, duration_s=duration, fmin_hz=2000.0, fmax_hz=16000.0)
     harmonics = (1.0, rng.uniform(0.0, 0.5), rng.uniform(0.0, 0.2))
     stem = render_whistle(contour, sample_rate=sample_rate, harmonics=harmonics, rng=rng)
-    band = (float(contour.freqs_hz.min()) - 300.0, float(contour.freqs_hz.max()) + 300.0)
+    margin = WHISTLE_MARGIN_HZ  # the band a scene's whistle label gets
+    band = (float(contour.freqs_hz.min()) - margin, float(contour.freqs_hz.max()) + margin)
     return stem, band
 
 

@@ -48,3 +48,12 @@ def test_pcen_batched_rows_equal_single_rows_and_power_zero():
     np.testing.assert_array_equal(out[1, 2], pcen(power[1, 2], sample_rate=48000, hop_length=128))
     log_only = pcen(power, sample_rate=48000, hop_length=128, power=0.0)
     assert np.isfinite(log_only).all() and (log_only >= 0).all()
+
+
+def test_parabolic_offset_finds_the_vertex_and_ignores_non_maxima():
+    from dolphin.audio.spectral import parabolic_offset
+
+    vertex = np.array([0.3, -0.2, 0.0])
+    a, b, c = (-((d - vertex) ** 2) for d in (-1.0, 0.0, 1.0))  # parabolas peaking at vertex
+    np.testing.assert_allclose(parabolic_offset(a, b, c), vertex, atol=1e-12)
+    assert parabolic_offset(np.array([1.0]), np.array([0.0]), np.array([1.0]))[0] == 0.0
