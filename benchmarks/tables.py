@@ -15,6 +15,7 @@ import argparse
 import ast
 import json
 import math
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -99,11 +100,32 @@ def machine_text(data: dict) -> str:
     return ", ".join(parts) or "not recorded"
 
 
+def _commit_time(path: Path) -> datetime | None:
+    """When git last committed ``path``, if the file is tracked and unchanged since; else None."""
+
+    def git(*args: str) -> str:
+        run = subprocess.run(
+            ["git", *args], cwd=path.parent, capture_output=True, text=True, check=False
+        )
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    if not git("ls-files", "--", path.name) or git("status", "--porcelain", "--", path.name):
+        return None
+    stamp = git("log", "-1", "--format=%cI", "--", path.name)
+    return datetime.fromisoformat(stamp).astimezone(timezone.utc) if stamp else None
+
+
 def date_text(data: dict, path: Path) -> str:
-    """The result's own date field when it has one, else the file's modification time (UTC)."""
+    """The result's own date field, else its git commit time when unchanged, else its mtime (UTC).
+
+    A fresh checkout gives every file the checkout's mtime, hence the commit time first.
+    """
     for key in ("date", "timestamp", "created", "time"):
         if isinstance(data.get(key), str):
             return data[key]
+    committed = _commit_time(path)
+    if committed is not None:
+        return f"{committed:%Y-%m-%d %H:%M} UTC (committed)"
     stamp = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
     return f"{stamp:%Y-%m-%d %H:%M} UTC (file written)"
 
