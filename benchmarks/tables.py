@@ -104,9 +104,12 @@ def _commit_time(path: Path) -> datetime | None:
     """When git last committed ``path``, if the file is tracked and unchanged since; else None."""
 
     def git(*args: str) -> str:
-        run = subprocess.run(
-            ["git", *args], cwd=path.parent, capture_output=True, text=True, check=False
-        )
+        try:
+            run = subprocess.run(
+                ["git", *args], cwd=path.parent, capture_output=True, text=True, check=False
+            )
+        except OSError:  # no git on this machine
+            return ""
         return run.stdout.strip() if run.returncode == 0 else ""
 
     if not git("ls-files", "--", path.name) or git("status", "--porcelain", "--", path.name):
