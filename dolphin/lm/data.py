@@ -47,6 +47,7 @@ class LMDataConfig:
     synthetic_scene_s: float = 30.0  # length of each synthetic recording, seconds
     n_populations: int = 16  # synthetic populations (whistle repertoires) cycled through
     event_rate_scale: float = 3.0  # multiply the scene generator's event rates (denser sound)
+    encode_workers: int = 1  # processes encoding the token cache, one CPU thread each
 
     def __post_init__(self) -> None:
         if self.window_frames < 2 or self.min_frames < 1:
@@ -57,6 +58,10 @@ class LMDataConfig:
             raise ConfigError("lm_train.data.synthetic_scenes and synthetic_scene_s must be > 0")
         if self.n_populations < 1 or self.channel < 0:
             raise ConfigError("lm_train.data.n_populations must be >= 1 and channel >= 0")
+        if self.encode_workers < 1:
+            raise ConfigError(
+                f"lm_train.data.encode_workers must be >= 1, got {self.encode_workers}"
+            )
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -64,7 +69,9 @@ def _rng(*keys: int) -> np.random.Generator:
 
 
 def _synthetic_settings(config: LMDataConfig, sample_rate: int) -> dict:
-    keys = ("synthetic_scenes", "synthetic_scene_s", "n_populations", "event_rate_scale")
+    # Not the number of scenes: scene i depends only on (seed, i), so a run with more scenes
+    # reuses the files of a run with fewer.
+    keys = ("synthetic_scene_s", "n_populations", "event_rate_scale")
     return {"sample_rate": sample_rate, **{k: asdict(config)[k] for k in keys}}
 
 
@@ -124,6 +131,9 @@ def prepare_token_files(
 ) -> list[Path]:
     """Encode the recordings (or synthetic scenes) into cached token files.
 
+    With ``config.encode_workers`` > 1 the files are encoded by that many spawned processes of
+    one CPU thread each (the codec is copied to them); the files are the same as in one process.
+
     Parameters
     ----------
     config : LMDataConfig
@@ -152,8 +162,6 @@ def prepare_token_files(
     """
     from tqdm import tqdm
 
-    from dolphin.codec.files import encode_file
-
     codec_hash = codec.identity_hash()
     n_q = codec.n_q if n_q is None else int(n_q)
     root = Path(cache_dir) / codec_hash
@@ -175,13 +183,52 @@ def prepare_token_files(
             (i, folder / f"scene_{i:05d}{TOKEN_SUFFIX}") for i in range(config.synthetic_scenes)
         ]
     todo = [(src, dst) for src, dst in jobs if not _is_cached(dst, codec_hash, n_q)]
-    for src, dst in tqdm(todo, disable=not progress, desc="tokenising", leave=False):
+    for _, dst in todo:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(src, Path):
-            encode_file(codec, src, dst, n_q=n_q, channel=config.channel)
-        else:
-            _encode_scene(codec, config, src, dst, seed, n_q)
+    bar = tqdm(total=len(todo), disable=not progress, desc="tokenising", leave=False)
+    workers = min(config.encode_workers, len(todo))
+    if workers <= 1:
+        for src, dst in todo:
+            _encode_job(codec, config, src, dst, seed, n_q)
+            bar.update()
+    else:  # worker processes (spawned: a forked torch may hang), one thread each
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(codec,)
+        ) as pool:
+            for _ in pool.map(_worker_job, [(config, s, d, seed, n_q) for s, d in todo]):
+                bar.update()
+    bar.close()
     return sorted(dst for _, dst in jobs)
+
+
+def _encode_job(
+    codec: Codec, config: LMDataConfig, src: int | Path, dst: Path, seed: int, n_q: int
+) -> None:
+    from dolphin.codec.files import encode_file
+
+    if isinstance(src, Path):
+        encode_file(codec, src, dst, n_q=n_q, channel=config.channel)
+    else:
+        _encode_scene(codec, config, src, dst, seed, n_q)
+
+
+_WORKER_CODEC: Codec | None = None  # the codec of an encoding worker process
+
+
+def _init_worker(codec: Codec) -> None:
+    global _WORKER_CODEC
+    torch.set_num_threads(1)
+    _WORKER_CODEC = codec.eval()
+
+
+def _worker_job(job: tuple) -> None:
+    assert _WORKER_CODEC is not None
+    with torch.inference_mode():
+        _encode_job(_WORKER_CODEC, *job)
 
 
 def split_recordings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 
 from dolphin.audio.io import write_audio
 from dolphin.codec import build_debug_codec
+from dolphin.codec.tokens import load_tokens
 from dolphin.errors import ConfigError
 from dolphin.lm.data import (
     LMDataConfig,
@@ -38,6 +40,24 @@ def test_folder_recordings_are_encoded_once_and_cached(tmp_path: Path) -> None:
     assert [c.shape[-1] for c in codes] == [20, 10]
     with pytest.raises(Exception, match="expected"):
         load_codes(files, codec_hash="000000000000")
+
+
+def test_worker_processes_write_the_same_files_and_more_scenes_reuse_fewer(
+    tmp_path: Path,
+) -> None:
+    codec = build_debug_codec()
+    config = LMDataConfig(synthetic_scenes=3, synthetic_scene_s=0.2)
+    serial = prepare_token_files(config, codec, tmp_path / "one")
+    stamps = [f.stat().st_mtime_ns for f in serial]
+    more = LMDataConfig(synthetic_scenes=5, synthetic_scene_s=0.2, encode_workers=2)
+    parallel = prepare_token_files(more, codec, tmp_path / "one")
+    assert parallel[:3] == serial and len(parallel) == 5  # same folder: the count is not in its tag
+    assert [f.stat().st_mtime_ns for f in serial] == stamps  # the first three were not redone
+    again = prepare_token_files(replace(more, encode_workers=1), codec, tmp_path / "two")
+    for a, b in zip(parallel, again, strict=True):
+        assert torch.equal(load_tokens(a).codes, load_tokens(b).codes)
+    with pytest.raises(ConfigError, match="encode_workers"):
+        LMDataConfig(encode_workers=0)
 
 
 def test_split_is_by_recording_and_disjoint() -> None:
