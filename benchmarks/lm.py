@@ -16,7 +16,8 @@ values are assumed):
 
 Quality (needs ``--lm``, a trained LM folder; skipped with a message otherwise): bits per token on
 held-out synthetic scenes (population 0, seeds from 20 000, which LM training never uses) for the
-LM, an add-1/2 unigram and interpolated Kneser-Ney 2- and 3-grams per codebook, the baselines
+LM (:func:`dolphin.lm.score_codes`: windows of the LM's training length overlapping by half), an
+add-1/2 unigram and interpolated Kneser-Ney 2- and 3-grams per codebook, the baselines
 fitted on ``--train-tokens`` (token files, e.g. the run's ``tokens/`` cache) or on freshly made
 synthetic training scenes. Then whistles: the LM continues 32 prompts of 2 s (held-out scenes)
 by 4 s; the whistle tracker (:func:`dolphin.detect.track_whistles`) runs on the generated audio
@@ -44,7 +45,14 @@ import numpy as np
 import torch
 
 from dolphin.errors import DolphinError
-from dolphin.lm import NextFramePredictor, SoundLM, generate, lm_preset, score_codes
+from dolphin.lm import (
+    NextFramePredictor,
+    SoundLM,
+    context_frames,
+    generate,
+    lm_preset,
+    score_codes,
+)
 from dolphin.lm.ngram import CodebookNGrams
 from dolphin.synth.scene import SceneConfig, make_scene
 from dolphin.train.loop import TrainConfig, autocast
@@ -214,6 +222,7 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     codes = torch.nn.utils.rnn.pad_sequence(
         [h.T for h in heldout], batch_first=True, padding_value=-1
     ).transpose(1, 2)  # [B, K, T], -1 beyond each scene's end
+    window = context_frames(lm)  # the training window, overlapping by half (score_codes)
     scores = score_codes(lm, codes)
     rows["lm"] = {"bits_per_token": scores.bits_per_token, "by_codebook": scores.bits_by_codebook}
     train_np = [t.numpy() for t in train]
@@ -225,13 +234,19 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     for row in rows.values():
         row["bits_per_s"] = row["bits_per_token"] * k * codec.frame_rate
     print(
-        f"\nbits per token, {n_test} held-out scenes x {test_s:g} s (baselines fitted on {source})"
+        f"\nbits per token, {n_test} held-out scenes x {test_s:g} s (baselines fitted on {source};"
+        f" LM windows of {window} frames overlapping by half)"
     )
     print(f"{'model':<10}{'bits/token':>12}{'bits/s':>10}  per codebook")
     for name, row in rows.items():
         per = " ".join(f"{b:.2f}" for b in row["by_codebook"])
         print(f"{name:<10}{row['bits_per_token']:>12.3f}{row['bits_per_s']:>10.0f}  {per}")
-    return {"heldout": f"{n_test} x {test_s:g} s", "baseline_data": source, "rows": rows}
+    return {
+        "heldout": f"{n_test} x {test_s:g} s",
+        "baseline_data": source,
+        "lm_window_frames": window,
+        "rows": rows,
+    }
 
 
 def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:

@@ -20,7 +20,7 @@ from dolphin.lm.config import PRESETS, LMConfig, lm_preset
 from dolphin.lm.generate import Continuation, GenerationResult, continue_audio, generate
 from dolphin.lm.model import LMCodecMismatchError, LMInputError, LMLoss, SoundLM
 from dolphin.lm.patterns import Pattern, get_pattern
-from dolphin.lm.stream import NextFramePredictor, TokenScores, score_codes
+from dolphin.lm.stream import NextFramePredictor, TokenScores, context_frames, score_codes
 
 __all__ = [
     "PRESETS",
@@ -34,6 +34,7 @@ __all__ = [
     "Pattern",
     "SoundLM",
     "TokenScores",
+    "context_frames",
     "continue_audio",
     "generate",
     "get_pattern",

@@ -19,7 +19,8 @@ so frame ``t``'s surprise is complete once frame ``t + K - 1`` has arrived (``K 
 the stream as ended. Streamed scores equal :func:`score_codes` of the same frames (to float
 rounding) as long as the stream fits the LM context. A longer stream restarts its context from
 the last ``context_frames / 2`` frames whenever it fills up (one prefill), so the model keeps
-seeing a recent past; :func:`score_codes` scores long recordings in independent windows instead.
+seeing a recent past; :func:`score_codes` scores long recordings in windows that overlap by half
+for the same reason. Both keep to the window the LM was trained on (:func:`context_frames`).
 """
 
 from __future__ import annotations
@@ -62,35 +63,71 @@ class TokenScores:
         return (self.bits.sum(dim=(0, 2)) / counts).tolist()
 
 
+def context_frames(lm: SoundLM) -> int:
+    """Frames of context the LM is used with: its training window (``lm.config.context_frames``)
+    when known, else as many as fit its ``max_positions`` (:func:`~dolphin.lm.generate.max_frames`).
+    """
+    fit = max(1, max_frames(lm))
+    return min(lm.config.context_frames or fit, fit)
+
+
 @torch.inference_mode()
-def score_codes(lm: SoundLM, codes: torch.Tensor) -> TokenScores:
-    """Bits of every code under the LM (offline, one forward per context window).
+def score_codes(
+    lm: SoundLM, codes: torch.Tensor, *, window: int | None = None, overlap: int | None = None
+) -> TokenScores:
+    """Bits of every code under the LM (offline, one forward per window).
 
     Parameters
     ----------
     lm : SoundLM
         The model (eval mode).
     codes : Tensor
-        ``[B, K, T]`` codes; ``-1`` = missing (not scored). Recordings longer than the context
-        are cut into independent windows of :func:`~dolphin.lm.generate.max_frames` frames.
+        ``[B, K, T]`` codes; ``-1`` = missing (not scored).
+    window : int, optional
+        Frames per forward (default :func:`context_frames`: the LM's training window).
+    overlap : int, optional
+        Frames of past each window keeps from the one before (default ``window // 2``): every
+        frame after the first window is scored with at least ``overlap`` frames of past, as the
+        streaming :class:`NextFramePredictor` does. A window ending before the recording does
+        leaves its last ``pattern.lag_frames`` frames to the next one, whose codes it would
+        score without the later frames' (scores then equal one forward over the whole recording
+        whenever it fits in ``window``, frame by frame).
 
     Returns
     -------
     TokenScores
+
+    Raises
+    ------
+    LMInputError
+        Bad codes, or ``window`` / ``overlap`` out of range.
     """
     lm.check_codes(codes)
+    fit = max(1, max_frames(lm))
+    window = context_frames(lm) if window is None else int(window)
+    if not 1 <= window <= fit:
+        raise LMInputError(f"window must be 1-{fit} frames (the LM's context), got {window}")
+    most = window - lm.pattern.lag_frames - 1  # most overlap that still moves on
+    overlap = min(window // 2, max(most, 0)) if overlap is None else int(overlap)
+    if not 0 <= overlap <= most:
+        raise LMInputError(
+            f"overlap must be 0-{most} frames for a {window}-frame window, got {overlap}"
+        )
     device = next(lm.parameters()).device
     codes = codes.to(device)
-    window = max(1, max_frames(lm))
-    parts = [
-        _score_window(lm, codes[..., i : i + window]) for i in range(0, codes.shape[-1], window)
-    ]
-    if not parts:
-        empty = torch.zeros(codes.shape, device=device)
-        return TokenScores(bits=empty, valid=empty.bool())
-    return TokenScores(
-        bits=torch.cat([p[0] for p in parts], dim=-1), valid=torch.cat([p[1] for p in parts], -1)
-    )
+    n = codes.shape[-1]
+    bits = torch.zeros(codes.shape, device=device)
+    valid = torch.zeros(codes.shape, dtype=torch.bool, device=device)
+    done = 0  # frames scored so far
+    while done < n:
+        start = max(0, done - overlap)
+        end = min(start + window, n)
+        stop = end if end == n else end - lm.pattern.lag_frames
+        b, v = _score_window(lm, codes[..., start:end])
+        bits[..., done:stop] = b[..., done - start : stop - start]
+        valid[..., done:stop] = v[..., done - start : stop - start]
+        done = stop
+    return TokenScores(bits=bits, valid=valid)
 
 
 def _score_window(lm: SoundLM, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,6 +188,9 @@ class PredictorState:
         return self.dropped + self.frames.shape[-1]
 
 
+_context = context_frames  # NextFramePredictor's argument of the same name hides it
+
+
 class NextFramePredictor:
     """Next-step distributions and per-frame surprise of a stream of codec frames.
 
@@ -159,15 +199,15 @@ class NextFramePredictor:
     lm : SoundLM
         The model (put in eval mode).
     context_frames : int, optional
-        Frames the context may hold before it restarts from its second half (default: as
-        many as fit the LM's ``max_positions``).
+        Frames the context may hold before it restarts from its second half (default: the
+        LM's training window, :func:`context_frames`, within what fits ``max_positions``).
     """
 
     def __init__(self, lm: SoundLM, *, context_frames: int | None = None) -> None:
         self.lm = lm
         self.pattern = lm.pattern
         fit = max_frames(lm) - self.pattern.lag_frames - 1
-        self.context_frames = min(context_frames or fit, fit)
+        self.context_frames = min(context_frames or _context(lm), fit)
         if self.context_frames < 4 * (self.pattern.lag_frames + 1):
             raise LMInputError(f"context of {self.context_frames} frames is too short to stream")
         self._state: PredictorState | None = None

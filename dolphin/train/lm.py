@@ -160,7 +160,7 @@ class LMTrainer:
             return True
         if self.train_cfg.init_from:
             start = SoundLM.from_pretrained(self.train_cfg.init_from)
-            if start.config != self.lm.config:
+            if replace(start.config, context_frames=0) != replace(self.lm.config, context_frames=0):
                 raise ConfigError(
                     f"train.init_from={self.train_cfg.init_from}: its LM config (or codec) "
                     "differs from the one being trained"
@@ -300,6 +300,7 @@ def train_lm(
         codec_hash=codec.identity_hash(),
         frame_rate_hz=codec.frame_rate,
     )
+    bound = replace(bound, context_frames=task.data.window_frames)  # the positions it will see
     trainer = LMTrainer(bound, train)
     rt, run_dir = trainer.runtime, trainer.run_dir
     data, val = prepare_data(task, codec, train, rt)  # before restore: it may use the RNG

@@ -113,6 +113,8 @@ def test_unbound_config_and_bad_values_are_refused() -> None:
         SoundLM(LMConfig())
     with pytest.raises(ConfigError, match="num_kv_heads"):
         LMConfig(num_heads=6, num_kv_heads=4)
+    with pytest.raises(ConfigError, match="context_frames must be an integer >= 0"):
+        LMConfig(context_frames=-1)
     with pytest.raises(ConfigError, match="codec has 8"):
         LMConfig(n_codebooks=4).bind(
             n_codebooks=8, codebook_size=1024, codec_hash="x", frame_rate_hz=100

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from dolphin.lm import NextFramePredictor, SoundLM, score_codes
+from dolphin.lm import LMInputError, NextFramePredictor, SoundLM, context_frames, score_codes
+from dolphin.lm.generate import max_frames
 
 from .conftest import K, N, make_codes, tiny_lm
 
@@ -54,6 +55,42 @@ def test_delay_stream_reports_frames_after_k_minus_1_more(lm: SoundLM) -> None:
             done_at[frame.frame] = t
     assert done_at == {f: f + K - 1 for f in range(8 - K + 1)}
     assert [f.frame for f in predictor.flush(state=state)] == list(range(8 - K + 1, 8))
+
+
+def test_long_recordings_are_scored_in_windows_that_overlap(lm: SoundLM) -> None:
+    codes = make_codes(batch=2, frames=50, seed=5)
+    whole = score_codes(lm, codes).bits  # 50 frames fit the tiny LM's context: one window
+    assert context_frames(lm) == max_frames(lm) >= 50
+    lag = lm.pattern.lag_frames  # a window leaves its last lag frames to the next
+    assert lag == K - 1
+    for overlap in (8, 0):
+        split = score_codes(lm, codes, window=20, overlap=overlap).bits
+        done, windows = 0, []
+        while done < 50:
+            start = max(0, done - overlap)
+            end = min(start + 20, 50)
+            windows.append((start, done, end if end == 50 else end - lag))
+            done = windows[-1][-1]
+        assert len(windows) == (5 if overlap else 3)
+        for start, first, stop in windows:
+            part = score_codes(lm, codes[..., start : start + 20]).bits  # one window
+            torch.testing.assert_close(
+                split[..., first:stop], part[..., first - start : stop - start]
+            )
+        torch.testing.assert_close(split[..., :17], whole[..., :17], atol=1e-5, rtol=0)
+        assert not torch.allclose(split[..., 20:], whole[..., 20:])  # less past than whole
+    for window, overlap in ((0, 0), (max_frames(lm) + 1, 0), (20, 17), (20, -1), (3, 0)):
+        with pytest.raises(LMInputError, match="window|overlap"):
+            score_codes(lm, codes, window=window, overlap=overlap)
+
+
+def test_scoring_and_streaming_keep_to_the_training_window() -> None:
+    lm = tiny_lm(context_frames=16)
+    codes = make_codes(frames=40, seed=6)
+    assert context_frames(lm) == 16 and NextFramePredictor(lm).context_frames == 16
+    torch.testing.assert_close(
+        score_codes(lm, codes).bits, score_codes(lm, codes, window=16, overlap=8).bits
+    )
 
 
 def test_long_stream_restarts_its_context_and_keeps_scoring(lm: SoundLM) -> None:

@@ -76,7 +76,12 @@ def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_pa
     cache = tmp_path / "tokens"
     model = _train(tmp_path / "a", cache, "lm_train.n_q=2", "train.steps=2", "train.precision=bf16")
     lm = SoundLM.from_pretrained(model)
-    assert lm.n_codebooks == 2
+    assert lm.n_codebooks == 2 and lm.config.context_frames == 32  # the training window
+    longer = _train(
+        tmp_path / "b", cache, "lm_train.n_q=2", "train.steps=1", f"train.init_from={model}",
+        "lm_train.data.window_frames=48",
+    )  # fmt: skip
+    assert SoundLM.from_pretrained(longer).config.context_frames == 48
     token_file = sorted(cache.rglob("*.tokens"))[0]
     assert load_tokens(token_file).codes.shape[0] == 2
     assert _continue_a_prompt(tmp_path, model) == (0, 15 * 480)
