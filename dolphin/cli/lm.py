@@ -95,7 +95,7 @@ def run_score(args: argparse.Namespace) -> int:
             dst = Path(tmp) / "input.tokens"
             encode_file(codec, path, dst, n_q=lm.n_codebooks, channel=args.channel)
             tokens = load_tokens(dst)
-    scores = score_codes(lm, tokens.codes[None])
+    scores = score_codes(lm, tokens.codes[None], window=args.window, overlap=args.overlap)
     bits = scores.bits_per_token
     rate = bits * lm.n_codebooks * codec.frame_rate
     frames = tokens.codes.shape[-1]
@@ -146,5 +146,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     score = actions.add_parser("score", help="bits per token of a recording or token file")
     score.add_argument("input", metavar="IN", help="audio file or token file (.tokens)")
+    score.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        help="frames per forward (default: the LM's training window, lm.context_frames)",
+    )
+    score.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="frames of past each window keeps from the one before (default: half a window)",
+    )
     common(score)
     score.set_defaults(func=run_score)

@@ -65,6 +65,10 @@ def test_resume_continues_exactly_and_the_cli_uses_the_result(tmp_path, capsys) 
     token_file = sorted(cache.rglob("*.tokens"))[0]
     assert cli(["lm", "score", str(token_file), "--model", str(straight)]) == 0
     assert "bits per token" in capsys.readouterr().out
+    args = ["lm", "score", str(token_file), "--model", str(straight), "--window", "16"]
+    assert cli([*args, "--overlap", "8"]) == 0
+    assert cli([*args, "--overlap", "16"]) == 2  # no room left for new frames
+    assert "overlap must be 0-12 frames" in capsys.readouterr().err
     assert _continue_a_prompt(tmp_path, straight) == (0, 15 * 480)
     assert _continue_a_prompt(tmp_path, straight, "--codec", "no/such/codec")[0] == 2
 
