@@ -223,7 +223,7 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
         [h.T for h in heldout], batch_first=True, padding_value=-1
     ).transpose(1, 2)  # [B, K, T], -1 beyond each scene's end
     window = context_frames(lm)  # the training window, overlapping by half (score_codes)
-    scores = score_codes(lm, codes)
+    scores = score_codes(lm, codes, window=window)
     rows["lm"] = {"bits_per_token": scores.bits_per_token, "by_codebook": scores.bits_by_codebook}
     train_np = [t.numpy() for t in train]
     test_np = [h.numpy() for h in heldout]
