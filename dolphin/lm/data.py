@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +47,7 @@ class LMDataConfig:
     val_share: float = 0.1  # share of recordings held out for validation (0 = none)
     min_frames: int = 8  # recordings shorter than this are skipped
     synthetic_scenes: int = 128  # synthetic recordings generated when folder is empty
+    synthetic_first: int = 0  # index of the first synthetic scene (later stages: unseen scenes)
     synthetic_scene_s: float = 30.0  # length of each synthetic recording, seconds
     n_populations: int = 16  # synthetic populations (whistle repertoires) cycled through
     event_rate_scale: float = 3.0  # multiply the scene generator's event rates (denser sound)
@@ -56,6 +60,10 @@ class LMDataConfig:
             raise ConfigError(f"lm_train.data.val_share must be in [0, 1), got {self.val_share}")
         if self.synthetic_scenes < 1 or not self.synthetic_scene_s > 0:
             raise ConfigError("lm_train.data.synthetic_scenes and synthetic_scene_s must be > 0")
+        if self.synthetic_first < 0:
+            raise ConfigError(
+                f"lm_train.data.synthetic_first must be >= 0, got {self.synthetic_first}"
+            )
         if self.n_populations < 1 or self.channel < 0:
             raise ConfigError("lm_train.data.n_populations must be >= 1 and channel >= 0")
         if self.encode_workers < 1:
@@ -180,7 +188,8 @@ def prepare_token_files(
         tag = hashlib.sha256(json.dumps({**settings, "seed": seed}, sort_keys=True).encode())
         folder = root / f"synthetic-{tag.hexdigest()[:8]}"
         jobs = [
-            (i, folder / f"scene_{i:05d}{TOKEN_SUFFIX}") for i in range(config.synthetic_scenes)
+            (i, folder / f"scene_{i:05d}{TOKEN_SUFFIX}")
+            for i in range(config.synthetic_first, config.synthetic_first + config.synthetic_scenes)
         ]
     todo = [(src, dst) for src, dst in jobs if not _is_cached(dst, codec_hash, n_q)]
     for _, dst in todo:
@@ -197,7 +206,7 @@ def prepare_token_files(
 
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(codec,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(codec, os.getpid())
         ) as pool:
             for _ in pool.map(_worker_job, [(config, s, d, seed, n_q) for s, d in todo]):
                 bar.update()
@@ -219,10 +228,19 @@ def _encode_job(
 _WORKER_CODEC: Codec | None = None  # the codec of an encoding worker process
 
 
-def _init_worker(codec: Codec) -> None:
+def _init_worker(codec: Codec, parent: int) -> None:
     global _WORKER_CODEC
     torch.set_num_threads(1)
     _WORKER_CODEC = codec.eval()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, poll_s: float = 1.0) -> None:
+    # A killed parent (SIGKILL, SIGTERM) cannot stop its pool; a worker left behind would spin
+    # on the broken queue. Token files are written under a temporary name, so none is left half.
+    while os.getppid() == parent:
+        time.sleep(poll_s)
+    os._exit(1)
 
 
 def _worker_job(job: tuple) -> None:

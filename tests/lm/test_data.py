@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,8 +61,72 @@ def test_worker_processes_write_the_same_files_and_more_scenes_reuse_fewer(
     again = prepare_token_files(replace(more, encode_workers=1), codec, tmp_path / "two")
     for a, b in zip(parallel, again, strict=True):
         assert torch.equal(load_tokens(a).codes, load_tokens(b).codes)
+    later = prepare_token_files(
+        replace(more, synthetic_first=3, encode_workers=1), codec, tmp_path / "one"
+    )
+    assert later[:2] == parallel[3:]  # scenes 3-7: two reused, three new
+    assert [f.name for f in later[2:]] == [f"scene_{i:05d}.tokens" for i in (5, 6, 7)]
     with pytest.raises(ConfigError, match="encode_workers"):
         LMDataConfig(encode_workers=0)
+    with pytest.raises(ConfigError, match="synthetic_first"):
+        LMDataConfig(synthetic_first=-1)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_encoding_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from dolphin.codec import build_debug_codec\n"
+        "from dolphin.lm.data import LMDataConfig, prepare_token_files\n"
+        "if __name__ == '__main__':\n"
+        "    config = LMDataConfig(synthetic_scenes=5000, synthetic_scene_s=0.2, encode_workers=2)\n"
+        "    prepare_token_files(config, build_debug_codec(), sys.argv[1])\n"
+    )
+    (tmp_path / "run.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(tmp_path / "cache")])
+    try:
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "cache").rglob("*.tokens")):  # the workers are encoding
+            assert parent.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        workers = [p for p in _children(parent.pid) if "spawn" in _cmdline(p)]
+        assert len(workers) == 2
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while any(_running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if _running(p)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "encoding workers outlived their killed parent"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_split_is_by_recording_and_disjoint() -> None:
