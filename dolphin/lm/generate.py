@@ -5,7 +5,9 @@ the model in one forward (prefill), then samples one step at a time, feeding onl
 back while the KV cache holds the past; with the delay pattern that is one forward per frame.
 ``use_cache=False`` re-runs the whole sequence at every step (slow; the reference the cached
 loop is tested against). Sampling draws from a ``torch.Generator`` seeded with ``seed``, so a
-seeded call repeats exactly.
+seeded call repeats exactly. The model sees one window of frames at a time (its training
+window, :func:`context_frames`); longer generations move on in windows that keep the last half
+window as context, so a continuation can be any length.
 
 :func:`continue_audio` is the whole chain: audio -> codec tokens -> LM -> tokens -> audio.
 """
@@ -46,7 +48,7 @@ class Continuation:
     audio: torch.Tensor  # [1, 1, T]: the (codec-resynthesised) prompt followed by the new audio
     sample_rate: int  # Hz
     codes: torch.Tensor  # [1, K, frames] prompt and generated codes
-    n_prompt_frames: int  # frames of the prompt kept (it is cut to its end to fit the context)
+    n_prompt_frames: int  # frames of the prompt kept (its end: at most the LM's context window)
     prompt_samples: int  # samples of `audio` that belong to the kept prompt
 
     @property
@@ -114,6 +116,14 @@ def max_frames(lm: SoundLM) -> int:
     return max(0, (limit - 1 - last) // pattern.stride + 1)
 
 
+def context_frames(lm: SoundLM) -> int:
+    """Frames of context the LM is used with: its training window (``lm.config.context_frames``)
+    when known, else as many as fit its ``max_positions`` (:func:`max_frames`).
+    """
+    fit = max(1, max_frames(lm))
+    return min(lm.config.context_frames or fit, fit)
+
+
 @torch.inference_mode()
 def generate(
     lm: SoundLM,
@@ -126,8 +136,16 @@ def generate(
     top_p: float = 1.0,
     seed: int | None = None,
     use_cache: bool = True,
+    window: int | None = None,
+    overlap: int | None = None,
 ) -> GenerationResult:
     """Sample ``n_frames`` new frames of codes, optionally continuing a prompt.
+
+    The LM sees at most ``window`` frames at once. A generation that does not fit moves on in
+    windows: each new window starts from the last ``overlap`` frames known (prompt or sampled)
+    and samples the rest, so a continuation can be any length and never puts the model at
+    positions it was not trained on. The first window keeps as much of the prompt as leaves
+    room for its new frames (at least ``overlap``, where the prompt has them).
 
     Parameters
     ----------
@@ -136,7 +154,7 @@ def generate(
     n_frames : int
         Frames to generate.
     prompt : Tensor, optional
-        ``[B, K, T_prompt]`` codes to continue (``batch_size`` is then ``B``).
+        ``[B, K, T_prompt]`` codes to continue (``batch_size`` is then ``B``); any length.
     batch_size : int
         Sequences to sample when there is no prompt.
     temperature, top_k, top_p : float, int, float
@@ -145,15 +163,20 @@ def generate(
         Seeds the sampling; the same seed gives the same codes.
     use_cache : bool
         KV-cached loop (one step per forward); False re-runs the whole sequence every step.
+    window : int, optional
+        Frames the LM sees at once (default :func:`context_frames`: its training window).
+    overlap : int, optional
+        Frames of context a new window keeps (default ``window // 2``).
 
     Returns
     -------
     GenerationResult
+        ``codes`` holds the whole prompt, then the new frames.
 
     Raises
     ------
     LMInputError
-        The prompt has the wrong shape or values, or prompt + new frames exceed the context.
+        The prompt has the wrong shape or values, or ``window`` / ``overlap`` are out of range.
     """
     k, device = lm.n_codebooks, next(lm.parameters()).device
     if prompt is None:
@@ -163,35 +186,65 @@ def generate(
         raise LMInputError("prompt codes must all be present (no -1)")
     if n_frames < 0:
         raise LMInputError(f"n_frames must be >= 0, got {n_frames}")
-    n_prompt, total = prompt.shape[-1], prompt.shape[-1] + n_frames
-    if total > max_frames(lm):
+    fit = max_frames(lm)
+    window = context_frames(lm) if window is None else int(window)
+    if not 1 <= window <= fit:
         raise LMInputError(
-            f"{n_prompt} prompt + {n_frames} new frames exceed the LM's context of "
-            f"{max_frames(lm)} frames (lm.max_positions={lm.config.max_positions} steps)"
+            f"window must be 1-{fit} frames (the LM's context: lm.max_positions="
+            f"{lm.config.max_positions} steps), got {window}"
         )
+    overlap = window // 2 if overlap is None else int(overlap)
+    if not 0 <= overlap < window:
+        raise LMInputError(f"overlap must be 0-{window - 1} frames, got {overlap}")
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed) if seed is not None else int(torch.randint(2**62, ())))
+    sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+    codes, done, n_forwards = prompt.to(device).long(), 0, 0
+    tick = time.perf_counter()
+    while done < n_frames:
+        known = codes.shape[-1]
+        new = min(n_frames - done, window - min(known, overlap))
+        past = codes[..., known - min(known, window - new) :]
+        block, calls = _sample_window(lm, past, new, use_cache=use_cache, **sampling)
+        codes = torch.cat([codes, block], dim=-1)
+        done, n_forwards = done + new, n_forwards + calls
+    return GenerationResult(
+        codes=codes,
+        n_prompt_frames=prompt.shape[-1],
+        n_forwards=n_forwards,
+        elapsed_s=time.perf_counter() - tick,
+    )
+
+
+def _sample_window(
+    lm: SoundLM,
+    prompt: torch.Tensor,
+    n_frames: int,
+    *,
+    use_cache: bool,
+    generator: torch.Generator,
+    **sampling: float,
+) -> tuple[torch.Tensor, int]:
+    """``n_frames`` new frames ``[B, K, n_frames]`` after ``prompt`` in one window, and the
+    number of forwards it took."""
+    k, device = lm.n_codebooks, prompt.device
+    n_prompt, total = prompt.shape[-1], prompt.shape[-1] + n_frames
     pattern = lm.pattern
     codes = torch.full((prompt.shape[0], k, total), -1, dtype=torch.long, device=device)
-    codes[..., :n_prompt] = prompt.to(device)
+    codes[..., :n_prompt] = prompt
     seq = pattern.build(codes, pad_id=lm.config.pad_id)
     todo = pattern.build(torch.zeros_like(codes), pad_id=lm.config.pad_id).valid & ~seq.valid
     tokens, n_steps = seq.tokens, pattern.n_steps(total)
-    first = pattern.steps_ready(n_prompt) if n_frames else n_steps
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed) if seed is not None else int(torch.randint(2**62, ())))
+    first = pattern.steps_ready(n_prompt)
 
     def step_input(end: int) -> torch.Tensor:  # input positions 0..end-1
         return lm.input_steps(tokens[..., :end]) if end else tokens[..., :0]
 
-    tick, n_forwards = time.perf_counter(), 0
     cache = lm.new_cache() if use_cache else None
-    logits = None
-    if first < n_steps:
-        logits = lm(step_input(first + 1), cache=cache).logits[:, :, -1]
-        n_forwards += 1
+    logits = lm(step_input(first + 1), cache=cache).logits[:, :, -1]
+    n_forwards = 1
     for s in range(first, n_steps):
-        drawn = sample_logits(
-            logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
-        )
+        drawn = sample_logits(logits, generator=generator, **sampling)
         tokens[..., s] = torch.where(todo[..., s], drawn, tokens[..., s])
         if s + 1 < n_steps:
             if use_cache:
@@ -199,12 +252,7 @@ def generate(
             else:
                 logits = lm(step_input(s + 2)).logits[:, :, -1]
             n_forwards += 1
-    return GenerationResult(
-        codes=pattern.revert(tokens, total),
-        n_prompt_frames=n_prompt,
-        n_forwards=n_forwards,
-        elapsed_s=time.perf_counter() - tick,
-    )
+    return pattern.revert(tokens, total)[..., n_prompt:], n_forwards
 
 
 def continue_audio(
@@ -239,28 +287,25 @@ def continue_audio(
     Returns
     -------
     Continuation
-        The prompt is cut to its last frames when prompt + continuation exceed the LM context.
+        The prompt is cut to its last window of frames (:func:`context_frames`): the LM does
+        not see further back. Continuations longer than the window move on in windows
+        (:func:`generate`).
 
     Raises
     ------
     LMCodecMismatchError
         The codec is not the LM's.
     LMInputError
-        ``seconds`` alone exceeds the LM context.
+        ``seconds`` is negative.
     """
     lm.check_codec(codec)
+    if seconds < 0:
+        raise LMInputError(f"seconds must be >= 0, got {seconds}")
     audio = prompt_audio if prompt_audio.dim() == 3 else prompt_audio.reshape(1, 1, -1)
     device = next(lm.parameters()).device
     prompt = codec.encode(audio.float(), sample_rate=sample_rate, n_q=lm.n_codebooks)
-    prompt = prompt.to(device)
+    kept = prompt[..., -context_frames(lm) :].to(device)
     n_new = int(round(seconds * codec.frame_rate))
-    room = max_frames(lm) - n_new
-    if room < 0:
-        raise LMInputError(
-            f"{seconds} s is {n_new} frames, more than the LM's context of {max_frames(lm)} "
-            f"frames ({max_frames(lm) / codec.frame_rate:.1f} s)"
-        )
-    kept = prompt[..., prompt.shape[-1] - min(prompt.shape[-1], room) :]
     result = generate(
         lm, n_new, prompt=kept, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed
     )

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from dolphin.lm.generate import max_frames
+from dolphin.lm.generate import context_frames, max_frames
 from dolphin.lm.model import LMInputError, SoundLM
 
 LN2 = math.log(2.0)
@@ -61,14 +61,6 @@ class TokenScores:
         """Mean bits per code of each codebook, ``K`` values."""
         counts = self.valid.sum(dim=(0, 2)).clamp(min=1)
         return (self.bits.sum(dim=(0, 2)) / counts).tolist()
-
-
-def context_frames(lm: SoundLM) -> int:
-    """Frames of context the LM is used with: its training window (``lm.config.context_frames``)
-    when known, else as many as fit its ``max_positions`` (:func:`~dolphin.lm.generate.max_frames`).
-    """
-    fit = max(1, max_frames(lm))
-    return min(lm.config.context_frames or fit, fit)
 
 
 @torch.inference_mode()

@@ -45,9 +45,32 @@ def test_sampling_filters() -> None:
         sample_logits(logits, top_p=0.0)
 
 
-def test_too_long_generation_is_refused(lm: SoundLM) -> None:
-    with pytest.raises(LMInputError, match="context"):
-        generate(lm, max_frames(lm) + 1)
+def test_generation_past_the_window_moves_on_in_windows() -> None:
+    lm = tiny_lm(seed=2, max_positions=24)  # room for 21 frames of 4 delayed codebooks
+    assert max_frames(lm) == 21
+    prompt = make_codes(batch=2, frames=30, seed=1)  # longer than the whole context
+    long = generate(lm, 50, prompt=prompt, seed=5, top_k=8)
+    assert long.codes.shape == (2, K, 80) and torch.equal(long.codes[..., :30], prompt)
+    assert long.new_codes.min() >= 0 and long.new_codes.max() < N
+    slow = generate(lm, 50, prompt=prompt, seed=5, top_k=8, use_cache=False)
+    assert torch.equal(long.codes, slow.codes)
+    # windows of 12 frames keeping 6: only the prompt's last 6 frames are seen
+    other = prompt.clone()
+    other[..., :-6] = make_codes(batch=2, frames=24, seed=9)
+    a = generate(lm, 25, prompt=prompt, seed=3, window=12, overlap=6)
+    b = generate(lm, 25, prompt=other, seed=3, window=12, overlap=6)
+    assert torch.equal(a.new_codes, b.new_codes) and not torch.equal(a.codes, b.codes)
+    c = generate(lm, 25, prompt=prompt, seed=3, window=12, overlap=7)
+    assert not torch.equal(a.new_codes, c.new_codes)  # a 7th frame of past was seen
+
+
+def test_out_of_range_windows_are_refused(lm: SoundLM) -> None:
+    with pytest.raises(LMInputError, match="window"):
+        generate(lm, 4, window=max_frames(lm) + 1)
+    with pytest.raises(LMInputError, match="overlap"):
+        generate(lm, 4, window=8, overlap=8)
+    with pytest.raises(LMInputError, match="n_frames"):
+        generate(lm, -1)
 
 
 def test_continue_audio_runs_the_codec_lm_codec_chain() -> None:
@@ -68,3 +91,7 @@ def test_continue_audio_runs_the_codec_lm_codec_chain() -> None:
     assert out.audio.shape == (1, 1, 30 * 480)
     assert out.new_audio.shape == (1, 1, 20 * 480)
     assert torch.equal(out.codes[..., :10], codec.encode(prompt))
+    lm.config.context_frames = 8  # trained on 8-frame windows: sees 8 frames of prompt at most
+    out = continue_audio(codec, lm, prompt, 0.3, seed=0, sample_rate=48000)
+    assert out.n_prompt_frames == 8 and out.codes.shape == (1, codec.n_q, 38)
+    assert torch.equal(out.codes[..., :8], codec.encode(prompt)[..., 2:])
