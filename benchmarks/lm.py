@@ -24,7 +24,10 @@ by 4 s; the whistle tracker (:func:`dolphin.detect.track_whistles`) runs on the 
 and on the real continuation passed through the codec; the share of clips where it recognises a
 whistle, and the ratio of whistle rates (generated / real), say whether the LM produces whistles
 the detector takes for whistles (32 clips: 8 ranked the second and third LM stages the wrong
-way round, 0.68 against 0.57, where 32 give 0.75 against 0.84).
+way round, 0.68 against 0.57, where 32 give 0.75 against 0.84). Last, 4 prompts are continued
+by 30 s (far past the LM's training window: generation moves on in windows) and the whistle
+rate of each 10 s is compared with the real continuation's, to see whether long continuations
+keep whistling.
 
     python benchmarks/lm.py [--lm PATH] [--codec default|PATH] [--quick] [--out PATH]
 
@@ -252,13 +255,9 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
 def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     """Whistles the tracker finds in generated continuations vs the real continuations."""
     from dolphin.detect.contours import track_whistles
-    from dolphin.lm.generate import max_frames
 
     sr, n_clips = codec.sample_rate, 3 if args.quick else 32
-    prompt_s = 2.0
-    new_s = min(4.0, max_frames(lm) / codec.frame_rate - prompt_s)  # fit the LM's context
-    if new_s < 1.0:
-        return {"skipped": f"the LM context ({max_frames(lm)} frames) is too short"}
+    prompt_s, new_s = 2.0, 4.0
     gen_count = ref_count = gen_clips = ref_clips = 0
     for i in range(n_clips):
         x = _scene(sr, prompt_s + new_s, HELDOUT_SEED0 + 500 + i, 0, **WHISTLY)
@@ -298,6 +297,50 @@ def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
         f"{'reference':<12}{result['reference_whistles_per_s']:>12.2f}{ref_clips / n_clips:>16.2f}"
     )
     print(f"generated / reference whistle rate: {_fmt(result['whistle_rate_ratio'], '.2f')}")
+    result["long"] = _long_whistles(lm, codec, args)
+    return result
+
+
+def _long_whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
+    """Whistles per second in each 10 s of 30 s continuations (past the LM's window, generation
+    moves on in windows): does the LM keep making whistles, or drift into noise or silence?"""
+    from dolphin.detect.contours import track_whistles
+
+    sr, n_clips, prompt_s, new_s, part_s = codec.sample_rate, 1 if args.quick else 4, 2.0, 30.0, 10
+    n_parts = int(new_s // part_s)
+    gen, ref = np.zeros(n_parts), np.zeros(n_parts)
+    for i in range(n_clips):
+        x = _scene(sr, prompt_s + new_s, HELDOUT_SEED0 + 600 + i, 0, **WHISTLY)
+        codes = _encode(codec, x, lm.n_codebooks)[None]
+        n_prompt = int(round(prompt_s * codec.frame_rate))
+        out = generate(
+            lm,
+            codes.shape[-1] - n_prompt,
+            prompt=codes[..., :n_prompt],
+            temperature=args.temperature,
+            top_k=args.top_k,
+            seed=1000 + i,
+        )
+        start, part = n_prompt * codec.hop_length, part_s * sr
+        generated = codec.decode(out.codes)[0, 0, start:].numpy()
+        reference = codec.decode(codes)[0, 0, start:].numpy()
+        for j in range(n_parts):
+            gen[j] += len(track_whistles(generated[j * part : (j + 1) * part], sample_rate=sr))
+            ref[j] += len(track_whistles(reference[j * part : (j + 1) * part], sample_rate=sr))
+    seconds = n_clips * part_s
+    result = {
+        "clips": n_clips,
+        "seconds_per_clip": new_s,
+        "window_frames": context_frames(lm),
+        "generated_whistles_per_s": (gen / seconds).tolist(),
+        "reference_whistles_per_s": (ref / seconds).tolist(),
+    }
+    print(f"\nwhistles/s in each {part_s} s of {n_clips} continuations of {new_s:g} s")
+    print(
+        f"{'':<12}" + "".join(f"{f'{j * part_s}-{(j + 1) * part_s} s':>12}" for j in range(n_parts))
+    )
+    for name, counts in (("generated", gen), ("reference", ref)):
+        print(f"{name:<12}" + "".join(f"{c / seconds:>12.2f}" for c in counts))
     return result
 
 

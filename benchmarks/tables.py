@@ -604,6 +604,21 @@ def lm(d: dict, targets: dict) -> Section:
             f"(clips with a whistle: {num(whistles.get('generated_clips_with_whistle'), '.2f')} "
             f"generated, {num(whistles.get('reference_clips_with_whistle'), '.2f')} real)."
         )
+    long = whistles.get("long", {})
+    if long.get("generated_whistles_per_s"):
+        gen, ref = long["generated_whistles_per_s"], long.get("reference_whistles_per_s", [])
+        part = long.get("seconds_per_clip", 30) / len(gen)
+        section.tables.append(
+            Table(
+                f"Whistles / s in each {part:g} s of {long.get('clips')} continuations of "
+                f"{long.get('seconds_per_clip'):g} s (windows of {long.get('window_frames')} frames):",
+                ["audio"] + [f"{j * part:g}-{(j + 1) * part:g} s" for j in range(len(gen))],
+                [
+                    ["generated"] + [num(v, ".2f") for v in gen],
+                    ["real"] + [num(v, ".2f") for v in ref],
+                ],
+            )  # fmt: skip
+        )
     return section
 
 
