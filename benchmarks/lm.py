@@ -252,6 +252,32 @@ def quality(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     }
 
 
+def _continuation(
+    lm: SoundLM,
+    codec,
+    args: argparse.Namespace,
+    scene: int,
+    prompt_s: float,
+    new_s: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The LM's continuation of a held-out whistling scene's first ``prompt_s`` seconds, and
+    the real continuation, both decoded by the codec: two ``[new_s x rate]`` arrays."""
+    x = _scene(codec.sample_rate, prompt_s + new_s, HELDOUT_SEED0 + scene, 0, **WHISTLY)
+    codes = _encode(codec, x, lm.n_codebooks)[None]
+    n_prompt = int(round(prompt_s * codec.frame_rate))
+    out = generate(
+        lm,
+        codes.shape[-1] - n_prompt,
+        prompt=codes[..., :n_prompt],
+        temperature=args.temperature,
+        top_k=args.top_k,
+        seed=seed,
+    )
+    start = n_prompt * codec.hop_length
+    return codec.decode(out.codes)[0, 0, start:].numpy(), codec.decode(codes)[0, 0, start:].numpy()
+
+
 def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     """Whistles the tracker finds in generated continuations vs the real continuations."""
     from dolphin.detect.contours import track_whistles
@@ -260,20 +286,7 @@ def whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     prompt_s, new_s = 2.0, 4.0
     gen_count = ref_count = gen_clips = ref_clips = 0
     for i in range(n_clips):
-        x = _scene(sr, prompt_s + new_s, HELDOUT_SEED0 + 500 + i, 0, **WHISTLY)
-        codes = _encode(codec, x, lm.n_codebooks)[None]
-        n_prompt = int(round(prompt_s * codec.frame_rate))
-        out = generate(
-            lm,
-            codes.shape[-1] - n_prompt,
-            prompt=codes[..., :n_prompt],
-            temperature=args.temperature,
-            top_k=args.top_k,
-            seed=i,
-        )
-        start = n_prompt * codec.hop_length
-        generated = codec.decode(out.codes)[0, 0, start:].numpy()
-        reference = codec.decode(codes)[0, 0, start:].numpy()
+        generated, reference = _continuation(lm, codec, args, 500 + i, prompt_s, new_s, seed=i)
         g = len(track_whistles(generated, sample_rate=sr))
         r = len(track_whistles(reference, sample_rate=sr))
         gen_count, ref_count = gen_count + g, ref_count + r
@@ -309,21 +322,11 @@ def _long_whistles(lm: SoundLM, codec, args: argparse.Namespace) -> dict:
     sr, n_clips, prompt_s, new_s, part_s = codec.sample_rate, 1 if args.quick else 4, 2.0, 30.0, 10
     n_parts = int(new_s // part_s)
     gen, ref = np.zeros(n_parts), np.zeros(n_parts)
+    part = part_s * sr
     for i in range(n_clips):
-        x = _scene(sr, prompt_s + new_s, HELDOUT_SEED0 + 600 + i, 0, **WHISTLY)
-        codes = _encode(codec, x, lm.n_codebooks)[None]
-        n_prompt = int(round(prompt_s * codec.frame_rate))
-        out = generate(
-            lm,
-            codes.shape[-1] - n_prompt,
-            prompt=codes[..., :n_prompt],
-            temperature=args.temperature,
-            top_k=args.top_k,
-            seed=1000 + i,
+        generated, reference = _continuation(
+            lm, codec, args, 600 + i, prompt_s, new_s, seed=1000 + i
         )
-        start, part = n_prompt * codec.hop_length, part_s * sr
-        generated = codec.decode(out.codes)[0, 0, start:].numpy()
-        reference = codec.decode(codes)[0, 0, start:].numpy()
         for j in range(n_parts):
             gen[j] += len(track_whistles(generated[j * part : (j + 1) * part], sample_rate=sr))
             ref[j] += len(track_whistles(reference[j * part : (j + 1) * part], sample_rate=sr))
