@@ -54,7 +54,7 @@ class LMConfig:
     global_every: int = 3  # every n-th layer attends to the whole context, the rest locally
     dropout: float = 0.0  # embedding and attention dropout (more for small data sets)
     # --- set by training
-    context_frames: int = 0  # training window, frames; scoring keeps to it (0 = all that fit)
+    context_frames: int = 0  # training window in frames, kept to when used (0 = all that fit)
 
     def __post_init__(self) -> None:
         for name in (

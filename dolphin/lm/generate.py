@@ -124,6 +124,24 @@ def context_frames(lm: SoundLM) -> int:
     return min(lm.config.context_frames or fit, fit)
 
 
+def check_window(lm: SoundLM, window: int | None) -> int:
+    """Frames the LM sees at once: ``window``, or :func:`context_frames` when it is None.
+
+    Raises
+    ------
+    LMInputError
+        ``window`` is outside 1 to :func:`max_frames` (what fits ``lm.max_positions``).
+    """
+    fit = max(1, max_frames(lm))
+    window = context_frames(lm) if window is None else int(window)
+    if not 1 <= window <= fit:
+        raise LMInputError(
+            f"window must be 1-{fit} frames (the LM's context: lm.max_positions="
+            f"{lm.config.max_positions} steps), got {window}"
+        )
+    return window
+
+
 @torch.inference_mode()
 def generate(
     lm: SoundLM,
@@ -186,13 +204,7 @@ def generate(
         raise LMInputError("prompt codes must all be present (no -1)")
     if n_frames < 0:
         raise LMInputError(f"n_frames must be >= 0, got {n_frames}")
-    fit = max_frames(lm)
-    window = context_frames(lm) if window is None else int(window)
-    if not 1 <= window <= fit:
-        raise LMInputError(
-            f"window must be 1-{fit} frames (the LM's context: lm.max_positions="
-            f"{lm.config.max_positions} steps), got {window}"
-        )
+    window = check_window(lm, window)
     overlap = window // 2 if overlap is None else int(overlap)
     if not 0 <= overlap < window:
         raise LMInputError(f"overlap must be 0-{window - 1} frames, got {overlap}")

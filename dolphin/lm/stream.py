@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from dolphin.lm.generate import context_frames, max_frames
+from dolphin.lm.generate import check_window, context_frames, max_frames
 from dolphin.lm.model import LMInputError, SoundLM
 
 LN2 = math.log(2.0)
@@ -95,10 +95,7 @@ def score_codes(
         Bad codes, or ``window`` / ``overlap`` out of range.
     """
     lm.check_codes(codes)
-    fit = max(1, max_frames(lm))
-    window = context_frames(lm) if window is None else int(window)
-    if not 1 <= window <= fit:
-        raise LMInputError(f"window must be 1-{fit} frames (the LM's context), got {window}")
+    window = check_window(lm, window)
     most = window - lm.pattern.lag_frames - 1  # most overlap that still moves on
     overlap = min(window // 2, max(most, 0)) if overlap is None else int(overlap)
     if not 0 <= overlap <= most:
