@@ -160,10 +160,12 @@ class LMTrainer:
             return True
         if self.train_cfg.init_from:
             start = SoundLM.from_pretrained(self.train_cfg.init_from)
-            if replace(start.config, context_frames=0) != replace(self.lm.config, context_frames=0):
+            # The window and dropout are training settings: the weights fit any of them.
+            free = {"context_frames": 0, "dropout": 0.0}
+            if replace(start.config, **free) != replace(self.lm.config, **free):
                 raise ConfigError(
                     f"train.init_from={self.train_cfg.init_from}: its LM config (or codec) "
-                    "differs from the one being trained"
+                    "differs from the one being trained (only the window and dropout may)"
                 )
             self.lm.load_state_dict(start.state_dict())
         return False
