@@ -85,8 +85,8 @@ def test_an_lm_of_the_first_codebooks_trains_in_bf16_scores_and_continues(tmp_pa
         tmp_path / "b", cache, "lm_train.n_q=2", "train.steps=1", f"train.init_from={model}",
         "lm_train.data.window_frames=48", "lm.dropout=0.0",
     )  # fmt: skip
-    assert SoundLM.from_pretrained(longer).config.context_frames == 48
-    assert SoundLM.from_pretrained(longer).config.dropout == 0.0
+    tuned = SoundLM.from_pretrained(longer).config
+    assert tuned.context_frames == 48 and tuned.dropout == 0.0
     with pytest.raises(ConfigError, match="only the window and dropout may"):
         _train(tmp_path / "e", tmp_path / "t4", "train.steps=1", f"train.init_from={model}")
     token_file = sorted(cache.rglob("*.tokens"))[0]
