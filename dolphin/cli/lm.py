@@ -1,9 +1,11 @@
-"""``dolphin lm continue|score``: continue a recording with the sound-token LM, or score one.
+"""``dolphin lm continue|score|average``: continue a recording with the sound-token LM, score one,
+or average the weights of several LMs.
 
 ``continue`` encodes the prompt with the codec, samples a continuation from the LM and decodes
 prompt + continuation (or only the continuation with ``--only-new``). ``score`` prints the bits
 per token of a recording or token file under the LM (lower = more expected). The LM records the
-identity of its codec; a different codec or token file is refused with an error.
+identity of its codec; a different codec or token file is refused with an error. ``average``
+writes the weighted mean of several LMs of one configuration (:func:`dolphin.lm.average.average_lms`).
 """
 
 from __future__ import annotations
@@ -111,8 +113,20 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_average(args: argparse.Namespace) -> int:
+    """Write the weighted parameter mean of several LMs to a new LM folder."""
+    from dolphin.lm.average import average_lms
+
+    lm = average_lms(args.models, args.weights)
+    out = lm.save_pretrained(args.output, precision=args.precision)
+    weights = args.weights or [1.0] * len(args.models)
+    parts = ", ".join(f"{m} x{w:g}" for m, w in zip(args.models, weights, strict=True))
+    print(f"{out}: average of {parts} ({args.precision})")
+    return 0
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``lm continue`` and ``lm score``."""
+    """Register ``lm continue``, ``lm score`` and ``lm average``."""
     parser = subparsers.add_parser(
         "lm",
         help="continue or score recordings with the sound-token LM",
@@ -160,3 +174,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     common(score)
     score.set_defaults(func=run_score)
+
+    average = actions.add_parser(
+        "average",
+        help="weighted mean of the weights of several LMs of one configuration",
+        description="Average LMs of one lineage (stages that continue one another) into one.",
+    )
+    average.add_argument("output", metavar="OUT", help="LM folder to write")
+    average.add_argument("models", metavar="MODEL", nargs="+", help=model_help)
+    average.add_argument(
+        "--weights", type=float, nargs="+", default=None, help="one per MODEL (default: equal)"
+    )
+    average.add_argument(
+        "--precision",
+        choices=("float32", "float16", "int8"),
+        default="float32",
+        help="stored precision of OUT (default float32)",
+    )
+    average.set_defaults(func=run_average)
