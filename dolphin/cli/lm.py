@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from dolphin.lm.model import SoundLM
 
 TOKEN_SUFFIXES = (".tokens", ".safetensors")
+#: ``lm average --precision`` choices: dolphin.compact.PRECISIONS (which imports torch).
+PRECISIONS = ("float32", "float16", "int8")
 
 
 def _load(args: argparse.Namespace) -> tuple[Codec, SoundLM]:
@@ -187,7 +189,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     average.add_argument(
         "--precision",
-        choices=("float32", "float16", "int8"),
+        choices=PRECISIONS,
         default="float32",
         help="stored precision of OUT (default float32)",
     )

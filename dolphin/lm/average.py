@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+
+import torch
 
 from dolphin.errors import DolphinError
 from dolphin.lm.model import SoundLM
@@ -50,25 +53,26 @@ def average_lms(models: Sequence[str | Path], weights: Sequence[float] | None = 
     if bad:
         raise DolphinError(f"average_lms: weights must be positive and finite, got {bad[0]}")
     total = sum(raw)
-    first = SoundLM.from_pretrained(paths[0])
-    reference = first.config.to_dict()
-    sums = {k: v.float() * (raw[0] / total) for k, v in first.state_dict().items()}
-    for path, weight in zip(paths[1:], raw[1:], strict=True):
+    first: SoundLM | None = None
+    sums: dict[str, torch.Tensor] = {}
+    for path, weight in zip(paths, raw, strict=True):
         lm = SoundLM.from_pretrained(path)
-        other = lm.config.to_dict()
-        if other != reference:
-            field = next(
-                k for k in sorted(set(reference) | set(other)) if reference.get(k) != other.get(k)
+        if first is None:
+            first = lm
+        elif lm.config != first.config:
+            name = next(
+                f.name
+                for f in fields(lm.config)
+                if getattr(lm.config, f.name) != getattr(first.config, f.name)
             )
             raise DolphinError(
-                f"average_lms: {path} differs from {paths[0]} in config field {field!r} "
-                f"({other.get(field)!r} vs {reference.get(field)!r}); only LMs of one "
-                "configuration can be averaged"
+                f"average_lms: {path} differs from {paths[0]} in config field {name!r} "
+                f"({getattr(lm.config, name)!r} vs {getattr(first.config, name)!r}); only LMs of "
+                "one configuration can be averaged"
             )
         for key, value in lm.state_dict().items():
-            sums[key] += value.float() * (weight / total)
-    state = first.state_dict()
-    first.load_state_dict(
-        {k: sums[k].to(v.dtype) if v.is_floating_point() else v for k, v in state.items()}
-    )
-    return first.float().eval()
+            if value.is_floating_point():
+                share = value.float() * (weight / total)
+                sums[key] = sums[key] + share if key in sums else share
+    first.load_state_dict({**first.state_dict(), **sums})
+    return first.eval()
