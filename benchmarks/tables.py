@@ -590,7 +590,7 @@ def lm(d: dict, targets: dict) -> Section:
             ],
             [
                 "LM bits / token over the best n-gram's",
-                num(measured.get("bits_ratio_to_best_ngram")),
+                num(measured.get("bits_ratio_to_best_ngram"), ".4f"),
                 f"<= {targets.get('bits_ratio_to_best_ngram', '—')}",
                 met(measured.get("bits_ratio_to_best_ngram"), targets.get("bits_ratio_to_best_ngram"), higher=False),
             ],
