@@ -56,3 +56,10 @@ def test_cli_writes_a_loadable_average(tmp_path: Path, capsys) -> None:
     tokens = torch.randint(0, N + 2, (1, K, 8))
     diff = (loaded(tokens).logits - expected(tokens).logits).abs().max()
     assert 0 < diff < 0.05  # int8 rounding moves the logits a little, not a lot
+
+
+def test_cli_precisions_are_the_stored_ones() -> None:
+    from dolphin.cli.lm import PRECISIONS as CLI_PRECISIONS
+    from dolphin.compact import PRECISIONS
+
+    assert CLI_PRECISIONS == PRECISIONS
